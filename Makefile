@@ -1,0 +1,42 @@
+# skewless: `make demo` runs the whole pipeline on embedded defaults, `make test` the suite.
+# Both set up what is missing first: a virtualenv with pinned packages and the Delta jars.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+JARS_DIR := $(CURDIR)/.cache/jars
+export SKEWLESS_JARS_DIR ?= $(JARS_DIR)
+
+.PHONY: setup demo test lint typecheck check airflow clean help
+
+help:
+	@echo "make demo      generate demo data, materialize, validate, sync and query every view"
+	@echo "make test      run the whole test suite (real Spark, Delta, redis-server, Airflow)"
+	@echo "make lint      ruff + mypy"
+	@echo "make airflow   start Airflow standalone with the skewless DAGs"
+
+setup: $(VENV)/.installed $(JARS_DIR)/.fetched
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+$(JARS_DIR)/.fetched: $(VENV)/.installed
+	$(BIN)/python -m feature_jobs.jars $(JARS_DIR)
+	touch $@
+
+demo: setup
+	$(BIN)/python -m feature_jobs demo $(DEMO_ARGS)
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf data .pytest_cache .mypy_cache .ruff_cache

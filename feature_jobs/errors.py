@@ -1,0 +1,51 @@
+"""The one error hierarchy of skewless.
+
+Every error a user can cause derives from :class:`SkewlessError` and carries a message
+that names what was wrong and how to fix it; the CLI prints it as a single line.
+"""
+
+
+class SkewlessError(Exception):
+    """Base class of every error skewless raises on purpose."""
+
+    exit_code = 2
+
+
+class DefinitionError(SkewlessError):
+    """A feature definition is invalid (raised when definitions are loaded)."""
+
+
+class ConfigError(SkewlessError):
+    """A setting (environment variable, CLI flag, connection) is missing or invalid."""
+
+
+class SourceDataError(SkewlessError):
+    """Raw source data does not match its declared schema or breaks a source rule."""
+
+
+class ValidationFailed(SkewlessError):
+    """A batch failed the validation gate; nothing was published."""
+
+    exit_code = 3
+
+
+class TimeSemanticsError(SkewlessError):
+    """A timestamp or date breaks the UTC rules (naive time, bad date, future snapshot)."""
+
+
+class OnlineStoreError(SkewlessError):
+    """Redis could not be reached, refused a command, or holds an unexpected state."""
+
+
+class PublishRefused(SkewlessError):
+    """A publish was refused to protect what is served (older snapshot, shrunken batch...)."""
+
+    exit_code = 3
+
+
+class TrainingSetError(SkewlessError):
+    """A training-set request (spine, features, manifest) is invalid."""
+
+
+class UnsafeInputError(SkewlessError):
+    """A user-supplied value (path, name, date) failed an allow-list check."""

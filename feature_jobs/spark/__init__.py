@@ -1,0 +1,1 @@
+"""Spark session construction (the only place Spark and Delta are configured)."""

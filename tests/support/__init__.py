@@ -1,0 +1,1 @@
+"""Shared test helpers: real servers and sessions, never stand-ins."""

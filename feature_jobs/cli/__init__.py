@@ -1,0 +1,64 @@
+"""``python -m feature_jobs``: the command line the DAGs and people both use.
+
+Each subcommand lives in its own module exposing ``register(subparsers)``, which adds the
+parser and sets ``handler`` to a function ``(args, settings) -> int``. Errors a user can
+cause are :class:`SkewlessError` and print as one line; the exit code is non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from importlib import import_module
+
+from feature_jobs.errors import SkewlessError
+from feature_jobs.settings import Settings
+
+#: Modules under feature_jobs.cli, one per subcommand, in the order --help lists them.
+COMMAND_MODULES = [
+    "demo_cmd",
+    "list_cmd",
+    "materialize_cmd",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="python -m feature_jobs",
+        description="skewless: define features once, compute them once with Spark into "
+        "Delta Lake, validate them with Pandera, serve the latest snapshot from Redis.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        import_module(f"feature_jobs.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; return its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        return int(args.handler(args, settings))
+    except SkewlessError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing was published by the unfinished step", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for the CLI user
+        if os.environ.get("SKEWLESS_DEBUG"):
+            traceback.print_exc()
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(
+            f"error: unexpected {type(exc).__name__}: {first_line} "
+            "(set SKEWLESS_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1

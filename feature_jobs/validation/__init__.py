@@ -1,0 +1,1 @@
+"""The validation gate: Pandera decides what gets published."""

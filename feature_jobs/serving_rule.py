@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pyspark.sql import Column
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """How a value was obtained."""
 
     PRESENT = "PRESENT"  # the entity is in a fresh snapshot
@@ -26,7 +26,7 @@ class Status(str, Enum):
     STALE = "STALE"  # the snapshot is older than max_age; see on_stale
 
 
-class Fill(str, Enum):
+class Fill(StrEnum):
     """What the feature values of a read become."""
 
     VALUES = "VALUES"  # the snapshot's values (a null value still takes its default)

@@ -1,7 +1,6 @@
 """Feature views about users."""
 
 from feature_jobs.definitions import DerivedColumn, Feature, FeatureView
-
 from features.entities import user
 from features.sources import transactions
 
@@ -27,9 +26,7 @@ user_transaction_stats = FeatureView(
             column="merchant_id",
             window="30d",
         ),
-        Feature(
-            name="last_country", function="last", column="country", window="30d", default="??"
-        ),
+        Feature(name="last_country", function="last", column="country", window="30d", default="??"),
     ],
     tags={"domain": "payments", "pii": "false"},
 )

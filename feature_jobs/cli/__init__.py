@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted; nothing was published by the unfinished step", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the last line of defence for the CLI user
+    except Exception as exc:
         if os.environ.get("SKEWLESS_DEBUG"):
             traceback.print_exc()
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""

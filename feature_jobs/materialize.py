@@ -1,0 +1,172 @@
+"""materialize(view, date): source -> snapshot -> validation gate -> one Delta commit."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from feature_jobs.definitions import FeatureView
+from feature_jobs.errors import TimeSemanticsError, UnsafeInputError
+from feature_jobs.offline_store import write_snapshot
+from feature_jobs.settings import Settings
+from feature_jobs.sources import check_rows, read_source
+from feature_jobs.timeutil import snapshot_times, utc_now
+from feature_jobs.transform import check_expressions, compute_snapshot, prepare_events, prune_events
+from feature_jobs.validation.gate import enforce_gate
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+Progress = Callable[[str], None]
+_RUN_ID = re.compile(r"^[A-Za-z0-9_.:+\-]{1,128}$")
+
+
+@dataclass(frozen=True)
+class MaterializeResult:
+    """One committed snapshot."""
+
+    view: str
+    snapshot_date: date
+    feature_ts: datetime
+    rows: int
+    delta_version: int
+    run_id: str
+    definition_version: str
+    seconds: float
+
+    def summary(self) -> str:
+        """The one-line summary printed per view and date."""
+        return (
+            f"{self.view} {self.snapshot_date} feature_ts={self.feature_ts:%Y-%m-%dT%H:%MZ} "
+            f"rows={self.rows} delta_version={self.delta_version} "
+            f"definition={self.definition_version} {self.seconds:.1f}s"
+        )
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A unique run id for manual runs (Airflow passes its own)."""
+    moment = now or utc_now()
+    return f"manual__{moment:%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
+
+
+def materialize(
+    spark: SparkSession,
+    settings: Settings,
+    view: FeatureView,
+    day: date,
+    *,
+    run_id: str | None = None,
+    allow_unvalidated: bool = False,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> list[MaterializeResult]:
+    """Compute, validate and commit the snapshot(s) of ``view`` for logical date ``day``."""
+    return materialize_range(
+        spark,
+        settings,
+        view,
+        [day],
+        run_id=run_id,
+        allow_unvalidated=allow_unvalidated,
+        now=now,
+        progress=progress,
+    )
+
+
+def materialize_range(
+    spark: SparkSession,
+    settings: Settings,
+    view: FeatureView,
+    days: Sequence[date],
+    *,
+    run_id: str | None = None,
+    allow_unvalidated: bool = False,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> list[MaterializeResult]:
+    """Materialize several dates of one view, reading and preparing the source once.
+
+    Each snapshot is still validated and committed on its own (one Delta commit per
+    snapshot time), so a failure on one date leaves the dates before it committed and
+    nothing of the failed one.
+    """
+    now = now or utc_now()
+    run_id = run_id or new_run_id(now)
+    if not _RUN_ID.match(run_id):
+        raise UnsafeInputError(
+            f"--run-id {run_id[:80]!r} is invalid; use letters, digits and _ . : + - (max 128)"
+        )
+    times = [
+        (day, ts) for day in sorted(set(days)) for ts in snapshot_times(day, view.cadence_delta)
+    ]
+    unfinished = [ts for _, ts in times if ts > now]
+    if unfinished:
+        raise TimeSemanticsError(
+            f"feature view {view.name}: the snapshot at {unfinished[0].isoformat()} is in the "
+            f"future (now is {now:%Y-%m-%dT%H:%M}Z); materialize a date only once it is over"
+        )
+    events = read_source(spark, settings, view.source)
+    check_expressions(view, events.limit(0))
+    pruned = prune_events(view, events, times[0][1] - view.longest_window, times[-1][1])
+    check_rows(pruned, view.source, view.keys, view.name)
+    prepared = prepare_events(view, pruned)
+    if len(times) > 1:
+        prepared = prepared.cache()
+    results: list[MaterializeResult] = []
+    try:
+        for day, feature_ts in times:
+            started = time.monotonic()
+            snapshot = _with_bookkeeping(
+                compute_snapshot(view, prepared, feature_ts), view, day, run_id, now
+            )
+            snapshot = snapshot.cache()
+            try:
+                enforce_gate(
+                    spark,
+                    settings,
+                    view,
+                    snapshot,
+                    feature_ts,
+                    run_id,
+                    allow_unvalidated=allow_unvalidated,
+                )
+                commit = write_snapshot(spark, settings, view, snapshot, feature_ts, run_id)
+            finally:
+                snapshot.unpersist()
+            result = MaterializeResult(
+                view=view.name,
+                snapshot_date=day,
+                feature_ts=feature_ts,
+                rows=commit.rows,
+                delta_version=commit.version,
+                run_id=run_id,
+                definition_version=view.version,
+                seconds=time.monotonic() - started,
+            )
+            results.append(result)
+            if progress is not None:
+                progress(result.summary())
+    finally:
+        prepared.unpersist()
+    return results
+
+
+def _with_bookkeeping(
+    snapshot: DataFrame, view: FeatureView, day: date, run_id: str, now: datetime
+) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    return snapshot.select(
+        *view.keys,
+        *[f.name for f in view.features],
+        "feature_ts",
+        F.lit(day).cast("date").alias("snapshot_date"),
+        F.lit(view.version).alias("definition_version"),
+        F.lit(run_id).alias("run_id"),
+        F.lit(now).cast("timestamp").alias("materialized_at"),
+    )

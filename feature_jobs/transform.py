@@ -1,0 +1,156 @@
+"""The one transformation path: source events -> a feature view's snapshot at time C.
+
+Steps, each a DataFrame -> DataFrame function:
+  1. prune to the event-time range the run needs, keeping null times so checks see them;
+  2. deduplicate records by the source's key (the newest delivery wins);
+  3. apply the source filter, the view's derived columns and the view filter;
+  4. aggregate every feature over its own window ``[C - W, C)`` in a single group-by.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from feature_jobs.definitions import Feature, FeatureView
+from feature_jobs.definitions.types import SPARK_TYPES
+from feature_jobs.errors import DefinitionError
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
+
+
+def prune_events(view: FeatureView, events: DataFrame, start: datetime, end: datetime) -> DataFrame:
+    """Step 1: events with event time in ``[start, end)``, plus null times for the checks."""
+    from pyspark.sql import functions as F
+
+    ts = F.col(view.source.timestamp_column)
+    return events.where(((ts >= F.lit(start)) & (ts < F.lit(end))) | ts.isNull())
+
+
+def prepare_events(view: FeatureView, pruned: DataFrame) -> DataFrame:
+    """Steps 2-3: deduplicated, filtered events with the view's derived columns."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    source = view.source
+    deduplicated = pruned.where(F.col(source.timestamp_column).isNotNull())
+    if source.dedup_key:
+        order = [F.col(source.timestamp_column).desc()]
+        if source.ingestion_timestamp_column:
+            order.insert(0, F.col(source.ingestion_timestamp_column).desc_nulls_last())
+        newest_first = Window.partitionBy(*source.dedup_key).orderBy(*order)
+        deduplicated = (
+            deduplicated.withColumn("__delivery", F.row_number().over(newest_first))
+            .where(F.col("__delivery") == 1)
+            .drop("__delivery")
+        )
+    prepared = _apply_expr(deduplicated, view, "source filter", source.filter)
+    for derived in view.derived_columns:
+        expression = _sql(view, f"derived column {derived.name}", derived.expression)
+        prepared = prepared.withColumn(derived.name, expression.cast(SPARK_TYPES[derived.dtype]))
+    return _apply_expr(prepared, view, "filter", view.filter)
+
+
+def compute_snapshot(view: FeatureView, prepared: DataFrame, feature_ts: datetime) -> DataFrame:
+    """Step 4: one row per entity with an event in ``[C - longest window, C)``.
+
+    Columns: the join keys, then every feature in declared order, then ``feature_ts``.
+    """
+    from pyspark.sql import functions as F
+
+    ts = F.col(view.source.timestamp_column)
+    in_scope = prepared.where(
+        (ts >= F.lit(feature_ts - view.longest_window)) & (ts < F.lit(feature_ts))
+    )
+    aggregates = [_aggregate(view, feature, feature_ts) for feature in view.features]
+    snapshot = in_scope.groupBy(*view.keys).agg(*aggregates)
+    return snapshot.withColumn("feature_ts", F.lit(feature_ts).cast("timestamp"))
+
+
+def _aggregate(view: FeatureView, feature: Feature, feature_ts: datetime) -> Column:
+    from pyspark.sql import functions as F
+
+    source = view.source
+    in_window = F.col(source.timestamp_column) >= F.lit(feature_ts - feature.window_delta)
+    where = f"feature {feature.name}"
+    if feature.filter:
+        # A null predicate counts as false, as in SQL WHERE.
+        in_window = in_window & F.coalesce(
+            _sql(view, f"{where} filter", feature.filter), F.lit(False)
+        )
+    value = _feature_input(view, feature)
+    out_type = SPARK_TYPES[view.output_type(feature.name)]
+    selected = F.when(in_window, value)
+    if feature.function == "count":
+        result = F.count(F.when(in_window, F.lit(1)))
+    elif feature.function == "count_distinct":
+        result = F.count_distinct(selected)
+    elif feature.function == "sum":
+        result = F.sum(selected)
+    elif feature.function == "avg":
+        result = F.avg(selected)
+    elif feature.function == "min":
+        result = F.min(selected)
+    elif feature.function == "max":
+        result = F.max(selected)
+    else:  # last: the value of the latest event; equal times resolved by the dedup key
+        tiebreak = [F.col(c).cast("string") for c in source.dedup_key]
+        ordering = F.when(in_window, F.struct(F.col(source.timestamp_column), *tiebreak))
+        result = F.max_by(value, ordering)
+    return result.cast(out_type).alias(feature.name)
+
+
+def _feature_input(view: FeatureView, feature: Feature) -> Column:
+    from pyspark.sql import functions as F
+
+    if feature.expression is not None:
+        return _sql(view, f"feature {feature.name} expression", feature.expression)
+    if feature.column is not None:
+        return F.col(feature.column)
+    return F.lit(1)
+
+
+def _sql(view: FeatureView, what: str, expression: str) -> Column:
+    from pyspark.sql import functions as F
+
+    try:
+        return F.expr(expression)
+    except Exception as exc:
+        raise DefinitionError(
+            f"feature view {view.name}: {what}: invalid Spark SQL {expression!r} "
+            f"({_first_line(exc)})"
+        ) from None
+
+
+def _apply_expr(df: DataFrame, view: FeatureView, what: str, expression: str | None) -> DataFrame:
+    if not expression:
+        return df
+    return df.where(_sql(view, what, expression))
+
+
+def check_expressions(view: FeatureView, empty_events: DataFrame) -> None:
+    """Analyse every expression of ``view`` against the source schema, without data.
+
+    Spark resolves column names lazily; running the plan on an empty frame surfaces an
+    unknown column or a type error at once, named after the view and field.
+    """
+    from datetime import UTC
+
+    probe_ts = datetime(2000, 1, 2, tzinfo=UTC)
+    try:
+        pruned = prune_events(view, empty_events, probe_ts - timedelta(days=400), probe_ts)
+        prepared = prepare_events(view, pruned)
+        compute_snapshot(view, prepared, probe_ts).schema  # noqa: B018 - forces analysis
+    except DefinitionError:
+        raise
+    except Exception as exc:
+        raise DefinitionError(
+            f"feature view {view.name}: an expression does not fit source "
+            f"{view.source.name}: {_first_line(exc)}"
+        ) from None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__

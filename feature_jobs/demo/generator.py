@@ -104,6 +104,9 @@ class DemoSummary:
     chargebacks: int
     files: int  # Parquet files under raw/transactions
 
+    def __str__(self) -> str:
+        return self.line()
+
     def line(self) -> str:
         """A one-line summary for the CLI."""
         return (

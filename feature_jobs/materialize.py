@@ -136,13 +136,14 @@ def materialize_range(
                     allow_unvalidated=allow_unvalidated,
                 )
                 commit = write_snapshot(spark, settings, view, snapshot, feature_ts, run_id)
+                rows = snapshot.count()
             finally:
                 snapshot.unpersist()
             result = MaterializeResult(
                 view=view.name,
                 snapshot_date=day,
                 feature_ts=feature_ts,
-                rows=commit.rows,
+                rows=rows,
                 delta_version=commit.version,
                 run_id=run_id,
                 definition_version=view.version,

@@ -89,13 +89,17 @@ def write_snapshot(
 
 
 def last_commit(spark: SparkSession, path: str) -> Commit:
-    """Version and written row count of the latest commit of the table at ``path``."""
+    """Version and written row count of the latest commit of the table at ``path``.
+
+    Delta skips a commit that would change nothing (an empty snapshot over no rows), so the
+    latest commit may be older than the write; callers count rows from their own frame.
+    """
     from delta.tables import DeltaTable
 
     row = DeltaTable.forPath(spark, path).history(1).select("version", "operationMetrics").first()
     assert row is not None
     metrics = row["operationMetrics"] or {}
-    return Commit(version=int(row["version"]), rows=int(metrics.get("numOutputRows", 0)))
+    return Commit(version=int(row["version"]), rows=int(metrics.get("numOutputRows") or 0))
 
 
 def read_offline(spark: SparkSession, settings: Settings, view: FeatureView) -> DataFrame:

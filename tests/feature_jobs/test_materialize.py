@@ -161,7 +161,7 @@ def test_naive_timestamps_are_rejected_unless_declared_utc(spark, settings: Sett
 
     strict = user_view()
     with pytest.raises(
-        SourceDataError, match="'event_ts'.*without a time zone.*naive_timestamps='utc'"
+        SourceDataError, match=r"'event_ts'.*without a time zone.*naive_timestamps='utc'"
     ):
         materialize(spark, settings, strict, DAY, now=NOW)
     assert not Path(settings.offline_path(strict.name)).exists()
@@ -207,7 +207,7 @@ def test_bad_source_data_fails_with_one_line_and_writes_nothing(
 
 
 def test_missing_source_folder_is_a_clear_error(spark, settings: Settings) -> None:
-    with pytest.raises(SourceDataError, match="no data at .*raw/tx"):
+    with pytest.raises(SourceDataError, match=r"no data at .*raw/tx"):
         materialize(spark, settings, user_view(), DAY, now=NOW)
 
 

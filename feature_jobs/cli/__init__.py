@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "demo_cmd",
     "list_cmd",
     "materialize_cmd",
+    "training_set_cmd",
 ]
 
 

@@ -1,0 +1,335 @@
+"""Build a training set: check the spine, join every view, write, fingerprint, manifest.
+
+The pipeline, top to bottom:
+
+1. resolve the views and check the spine (one pass: columns, nulls, naive times,
+   fingerprint) - nothing is written if anything is wrong;
+2. pin the inputs: the Delta version of each view's offline table (event-time) or of
+   the sync log and the versions it published from (as-known);
+3. join each view in turn (:mod:`point_in_time` or :mod:`as_known`), keep the spine's
+   row order through a row id, write to a hidden staging folder;
+4. read the staged output back for its checksum and status counts (on the executors),
+   count the naive-join leakage, then rename output and manifest into place.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from feature_jobs.definitions import Registry
+from feature_jobs.errors import TrainingSetError
+from feature_jobs.serving_rule import Status
+from feature_jobs.settings import Settings
+from feature_jobs.timeutil import utc_now
+from feature_jobs.training import manifest as manifest_io
+from feature_jobs.training.as_known import Publication, as_known_join, publications
+from feature_jobs.training.hashing import hash_sum, qcol
+from feature_jobs.training.leakage import describe, naive_join_leakage
+from feature_jobs.training.offline_reads import current_version, read_version
+from feature_jobs.training.paths import (
+    check_output_free,
+    manifest_path,
+    publish,
+    remove,
+    staging_path,
+)
+from feature_jobs.training.point_in_time import event_time_join
+from feature_jobs.training.request import (
+    TrainingSetRequest,
+    ViewRequest,
+    check_output_names,
+    group_by_view,
+    output_columns,
+)
+from feature_jobs.training.spine import Spine, load_spine
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+ROW_ID = "__skewless_row_id"
+
+
+@dataclass(frozen=True)
+class TrainingSetResult:
+    """What a build produced (also recorded in the manifest)."""
+
+    output: Path
+    manifest: Path
+    rows: int
+    checksum: str
+    status_counts: dict[str, dict[str, int]]
+    leakage: dict[str, Any]
+    seconds: float
+
+
+def build_training_set(
+    spark: SparkSession,
+    settings: Settings,
+    registry: Registry,
+    request: TrainingSetRequest,
+    pins: manifest_io.Pins | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> TrainingSetResult:
+    """Build the training set of ``request``; with ``pins``, rebuild one from its manifest.
+
+    Raises:
+        TrainingSetError: a bad spine, an unknown feature, an existing output, a missing
+            or vacuumed table version, or (rebuild) inputs that changed since the manifest.
+    """
+    started = time.monotonic()
+    views = group_by_view(registry, request.features)
+    if pins is not None:
+        _check_definitions(views, pins)
+    check_output_free(request.output, request.overwrite)
+    progress(f"checking spine {request.spine} ({request.spine_format})")
+    spine = load_spine(
+        spark, request.spine, request.spine_format, request.timestamp_column, _key_types(views)
+    )
+    check_output_names(spine.columns, views)
+    if pins is not None and spine.fingerprint != pins.spine_fingerprint:
+        raise TrainingSetError(
+            f"spine {request.spine} changed since the manifest was written (fingerprint "
+            f"{spine.fingerprint} != {pins.spine_fingerprint}); restore it to rebuild"
+        )
+    progress(f"spine: {spine.rows} rows, {len(spine.columns)} columns")
+    inputs = _pin_inputs(spark, settings, request, views, pins)
+    progress(f"inputs pinned: {inputs.describe()}")
+
+    staged = staging_path(request.output)
+    try:
+        joined = _join(spark, settings, spine, views, request, inputs)
+        progress(f"joining {len(views)} view(s) ({request.mode}) and writing {request.output}")
+        joined.write.format(request.output_format).mode("errorifexists").save(str(staged))
+        rows, checksum, counts = _summarize(spark, staged, request.output_format, spine, views)
+        if pins is not None and pins.checksum is not None and checksum != pins.checksum:
+            raise TrainingSetError(
+                f"the rebuilt output's checksum {checksum} differs from the manifest's "
+                f"{pins.checksum}; nothing was written"
+            )
+        progress("counting what a naive latest-value join would have leaked")
+        leakage = naive_join_leakage(spine.df, spine.timestamp_column, inputs.latest_reads)
+        progress(describe(leakage))
+        seconds = round(time.monotonic() - started, 3)
+        document = _manifest(request, spine, views, inputs, rows, checksum, counts, leakage)
+        document["seconds"] = seconds
+        publish(staged, request.output, manifest_io.render(document))
+    except BaseException:
+        remove(staged)
+        raise
+    return TrainingSetResult(
+        output=request.output,
+        manifest=manifest_path(request.output),
+        rows=rows,
+        checksum=checksum,
+        status_counts=counts,
+        leakage=leakage,
+        seconds=seconds,
+    )
+
+
+@dataclass
+class _Inputs:
+    """The pinned inputs of a build."""
+
+    mode: str
+    offline: dict[str, tuple[str, int]]  # view -> (path, version) read (event-time)
+    sync_log: tuple[str, int] | None  # (path, version) read (as-known)
+    publications: dict[str, list[Publication]]
+    latest_reads: list[tuple[ViewRequest, DataFrame]]  # what a naive join would read
+    version_reader: Callable[[str, str, int], DataFrame]
+
+    def describe(self) -> str:
+        if self.sync_log is not None:
+            pubs = sum(len(p) for p in self.publications.values())
+            return f"sync log version {self.sync_log[1]}, {pubs} publication(s)"
+        return ", ".join(f"{view}@v{version}" for view, (_, version) in self.offline.items())
+
+
+def _pin_inputs(
+    spark: SparkSession,
+    settings: Settings,
+    request: TrainingSetRequest,
+    views: list[ViewRequest],
+    pins: manifest_io.Pins | None,
+) -> _Inputs:
+    cache: dict[tuple[str, int], DataFrame] = {}
+
+    def reader(view: str, path: str, version: int) -> DataFrame:
+        # Only the latest version of a table can be trusted not to have been vacuumed.
+        if (path, version) not in cache:
+            cache[(path, version)] = read_version(spark, path, version, f"view {view}")
+        return cache[(path, version)]
+
+    offline: dict[str, tuple[str, int]] = {}
+    latest: list[tuple[ViewRequest, DataFrame]] = []
+    for view in views:
+        name, path = view.view.name, settings.offline_path(view.view.name)
+        if request.mode == "event-time":
+            version = (
+                pins.view_versions[name] if pins else current_version(spark, path, f"view {name}")
+            )
+            offline[name] = (path, version)
+            latest.append((view, reader(name, path, version)))
+        else:
+            try:
+                version = current_version(spark, path, f"view {name}")
+            except TrainingSetError:
+                continue  # never materialized: no leakage to count for it
+            latest.append((view, read_version(spark, path, version, name, check_files=False)))
+    sync_log = None
+    pubs: dict[str, list[Publication]] = {}
+    if request.mode == "as-known":
+        path = settings.system_path("sync_log")
+        if pins is not None and pins.sync_log_version is not None:
+            version = pins.sync_log_version
+        else:
+            version = current_version(
+                spark, path, "sync log (as-known mode needs published snapshots)"
+            )
+        log = read_version(spark, path, version, "sync log")
+        sync_log = (path, version)
+        pubs = {v.view.name: publications(log, settings.project, v.view.name) for v in views}
+    return _Inputs(request.mode, offline, sync_log, pubs, latest, reader)
+
+
+def _join(
+    spark: SparkSession,
+    settings: Settings,
+    spine: Spine,
+    views: list[ViewRequest],
+    request: TrainingSetRequest,
+    inputs: _Inputs,
+) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    ts = spine.timestamp_column
+    # The row id keeps every spine row distinct (duplicates included) and in order.
+    df = spine.df.withColumn(ROW_ID, F.monotonically_increasing_id())
+    for view in views:
+        name, path = view.view.name, settings.offline_path(view.view.name)
+        if request.mode == "event-time":
+            offline = inputs.version_reader(name, path, inputs.offline[name][1])
+            df = event_time_join(df, ts, view, offline)
+        else:
+
+            def read(version: int, name: str = name, path: str = path) -> DataFrame:
+                return inputs.version_reader(name, path, version)
+
+            df = as_known_join(spark, df, ts, view, inputs.publications[name], read)
+    columns = output_columns(spine.columns, views)
+    return df.orderBy(ROW_ID).select(*[qcol(c) for c in columns])
+
+
+def _summarize(
+    spark: SparkSession, staged: Path, fmt: str, spine: Spine, views: list[ViewRequest]
+) -> tuple[int, str, dict[str, dict[str, int]]]:
+    """Row count, checksum and status counts of what was written, in one pass."""
+    from pyspark.sql import functions as F
+
+    written = spark.read.format(fmt).load(str(staged))
+    aggregates = [F.count(F.lit(1)).alias("rows"), hash_sum(written.columns).alias("hash")]
+    for i, view in enumerate(views):
+        for status in Status:
+            aggregates.append(
+                F.count_if(qcol(view.status_column) == status.value).alias(f"{i}:{status.value}")
+            )
+    row = written.agg(*aggregates).first()
+    assert row is not None  # a global aggregate always yields one row
+    rows = int(row["rows"])
+    if rows != spine.rows:
+        raise TrainingSetError(
+            f"the join produced {rows} rows for a spine of {spine.rows}: an offline table "
+            "holds an entity twice in one snapshot; re-materialize that date"
+        )
+    counts = {
+        view.view.name: {s.value: int(row[f"{i}:{s.value}"]) for s in Status}
+        for i, view in enumerate(views)
+    }
+    return rows, f"{rows}:{row['hash']}", counts
+
+
+def _manifest(
+    request: TrainingSetRequest,
+    spine: Spine,
+    views: list[ViewRequest],
+    inputs: _Inputs,
+    rows: int,
+    checksum: str,
+    counts: dict[str, dict[str, int]],
+    leakage: dict[str, Any],
+) -> dict[str, Any]:
+    view_entries: dict[str, Any] = {}
+    for view in views:
+        definition = view.view
+        entry: dict[str, Any] = {
+            "definition_version": definition.version,
+            "features": list(view.features),
+            "cadence": definition.cadence,
+            "max_age_seconds": definition.max_age_delta.total_seconds(),
+            "on_stale": definition.on_stale,
+        }
+        if definition.name in inputs.offline:
+            entry["offline_path"], entry["delta_version"] = inputs.offline[definition.name]
+        if inputs.sync_log is not None:
+            pubs = inputs.publications[definition.name]
+            entry["published_delta_versions"] = sorted({p.delta_version for p in pubs})
+            entry["publications"] = [p.to_json() for p in pubs]
+        view_entries[definition.name] = entry
+    return {
+        "created_at": utc_now().isoformat(),
+        "mode": request.mode,
+        "features": [str(ref) for ref in request.features],
+        "feature_service": request.feature_service,
+        "spine": {
+            "path": str(spine.path),
+            "format": spine.format,
+            "timestamp_column": spine.timestamp_column,
+            "columns": list(spine.columns),
+            "rows": spine.rows,
+            "fingerprint": spine.fingerprint,
+        },
+        "views": view_entries,
+        "sync_log": (
+            None
+            if inputs.sync_log is None
+            else {"path": inputs.sync_log[0], "delta_version": inputs.sync_log[1]}
+        ),
+        "output": {
+            "path": str(request.output),
+            "format": request.output_format,
+            "rows": rows,
+            "checksum": checksum,
+            "columns": output_columns(spine.columns, views),
+            "status_counts": counts,
+        },
+        "leakage": leakage,
+        "code_version": manifest_io.code_version(),
+    }
+
+
+def _key_types(views: list[ViewRequest]) -> dict[str, str]:
+    """Every entity key the views need, with its type; the views must agree on types."""
+    types: dict[str, str] = {}
+    for view in views:
+        for key, logical in view.view.entity.join_keys.items():
+            if types.setdefault(key, logical) != logical:
+                raise TrainingSetError(
+                    f"views disagree on the type of key {key!r} ({types[key]} vs {logical} in "
+                    f"{view.view.name}); request them in separate training sets"
+                )
+    return types
+
+
+def _check_definitions(views: list[ViewRequest], pins: manifest_io.Pins) -> None:
+    for view in views:
+        pinned = pins.definition_versions.get(view.view.name)
+        if pinned != view.view.version:
+            raise TrainingSetError(
+                f"view {view.view.name} is now definition version {view.view.version} but the "
+                f"manifest was built with {pinned}; check out the definitions of that version "
+                "to rebuild"
+            )

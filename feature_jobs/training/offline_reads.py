@@ -1,0 +1,80 @@
+"""Pinned reads of Delta tables: which version is current, and reading exactly one version.
+
+A training set records the Delta version of every table it read, and a rebuild reads
+those versions again. A version whose files were vacuumed (or whose log was cleaned up)
+fails loudly with :class:`TrainingSetError`: it never silently falls back to newer data.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from feature_jobs.errors import TrainingSetError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+
+def current_version(spark: SparkSession, path: str, what: str) -> int:
+    """Latest committed version of the Delta table at ``path``.
+
+    Raises:
+        TrainingSetError: there is no Delta table at ``path``.
+    """
+    from delta.tables import DeltaTable
+
+    if not DeltaTable.isDeltaTable(spark, path):
+        raise TrainingSetError(
+            f"{what} has no Delta table at {path}; materialize it first "
+            "(python -m feature_jobs materialize)"
+        )
+    row = DeltaTable.forPath(spark, path).history(1).select("version").first()
+    assert row is not None  # a Delta table has at least one commit
+    return int(row[0])
+
+
+def read_version(
+    spark: SparkSession, path: str, version: int, what: str, check_files: bool = True
+) -> DataFrame:
+    """The Delta table at ``path`` as of ``version``.
+
+    Args:
+        check_files: verify every data file of that version still exists (a vacuum
+            removes the files of superseded versions while their log entries remain).
+
+    Raises:
+        TrainingSetError: the version is gone (log cleaned up, or files vacuumed).
+    """
+    try:
+        df = spark.read.format("delta").option("versionAsOf", version).load(path)
+        missing = _missing_files(spark, df.inputFiles()) if check_files else []
+    except Exception as exc:  # Spark raises several JVM-backed exception types here
+        raise TrainingSetError(
+            f"{what}: Delta version {version} of {path} cannot be read ({_first_line(exc)}); "
+            "it was probably vacuumed - rebuild from a newer manifest, nothing was written"
+        ) from None
+    if missing:
+        raise TrainingSetError(
+            f"{what}: Delta version {version} of {path} was vacuumed ({len(missing)} data "
+            f"file(s) gone, e.g. {missing[0]}); it cannot be rebuilt identically - rebuild "
+            "from a newer manifest, nothing was written"
+        )
+    return df
+
+
+def _missing_files(spark: SparkSession, files: list[str]) -> list[str]:
+    # Checked through Hadoop's FileSystem so s3a:// tables work the same as local ones.
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    conf = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[union-attr]
+    missing = []
+    for uri in files:
+        path = jvm.org.apache.hadoop.fs.Path(uri)
+        if not path.getFileSystem(conf).exists(path):
+            missing.append(uri)
+    return missing
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__

@@ -1,0 +1,183 @@
+"""Reading a spine and refusing a bad one before any work is done.
+
+A spine is a table of (entity keys, timestamp, anything else such as labels). Its
+timestamps must be instants: a Parquet/Delta ``TIMESTAMP`` (UTC-adjusted) or text with
+an explicit offset (``2024-03-01T12:00:00Z``, ``...+02:00``, converted to UTC). Naive
+values (``TIMESTAMP_NTZ``, text without an offset) are refused, never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from feature_jobs.definitions.types import SPARK_TYPES
+from feature_jobs.errors import TrainingSetError
+from feature_jobs.training.hashing import fingerprint, hash_sum, qcol, schema_string
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+#: A timestamp text carries an offset when it ends with Z or ±hh[:mm].
+OFFSET_PATTERN = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
+_INTEGRAL = ("tinyint", "smallint", "int", "bigint")
+
+
+@dataclass(frozen=True)
+class Spine:
+    """A checked spine: keys typed as the entities declare, timestamp as UTC instants."""
+
+    df: DataFrame
+    path: Path
+    format: str
+    timestamp_column: str
+    columns: tuple[str, ...]
+    rows: int
+    fingerprint: str
+
+
+def load_spine(
+    spark: SparkSession,
+    path: Path,
+    fmt: str,
+    timestamp_column: str,
+    key_types: Mapping[str, str],
+) -> Spine:
+    """Read and check a spine; one pass over it computes every data check and its fingerprint.
+
+    Args:
+        key_types: every entity key the requested views need, with its logical type.
+
+    Raises:
+        TrainingSetError: a missing or mistyped column, null keys or timestamps, naive or
+            unparseable timestamps (one line per problem).
+    """
+    raw = _read(spark, path, fmt, timestamp_column, key_types)
+    _check_columns(raw, timestamp_column, key_types)
+    from pyspark.sql import functions as F
+
+    text_ts = raw.schema[timestamp_column].dataType.simpleString() == "string"
+    text = qcol(timestamp_column)
+    parsed = text.try_cast("timestamp") if text_ts else text
+    keys = {k: qcol(k).cast(SPARK_TYPES[t]) for k, t in key_types.items()}
+    # One pass computes every data check and the fingerprint. Keys are checked after the
+    # cast to their declared type: a CSV value that is not a number counts as null.
+    checks = [F.count(F.lit(1)).alias("rows"), hash_sum(raw.columns).alias("hash")]
+    checks += [F.count_if(c.isNull()).alias(f"null:{k}") for k, c in keys.items()]
+    checks.append(F.count_if(text.isNull()).alias("null_ts"))
+    if text_ts:
+        has_offset = text.rlike(OFFSET_PATTERN)
+        checks.append(F.count_if(text.isNotNull() & ~has_offset).alias("naive"))
+        checks.append(F.count_if(has_offset & parsed.isNull()).alias("unparseable"))
+    stats = raw.agg(*checks).first()
+    assert stats is not None  # a global aggregate always yields one row
+    _raise_on_problems(stats.asDict(), timestamp_column)
+    df = raw.select(
+        *[
+            keys[c].alias(c) if c in keys else parsed.alias(c) if c == timestamp_column else qcol(c)
+            for c in raw.columns
+        ]
+    )
+    rows = int(stats["rows"])
+    return Spine(
+        df=df,
+        path=path,
+        format=fmt,
+        timestamp_column=timestamp_column,
+        columns=tuple(raw.columns),
+        rows=rows,
+        fingerprint=fingerprint(rows, stats["hash"], schema_string(raw)),
+    )
+
+
+def _read(
+    spark: SparkSession, path: Path, fmt: str, ts: str, key_types: Mapping[str, str]
+) -> DataFrame:
+    if fmt == "delta":
+        return spark.read.format("delta").load(str(path))
+    if fmt == "parquet":
+        return spark.read.parquet(str(path))
+    if fmt != "csv":
+        raise TrainingSetError(f"--spine-format {fmt!r} is unknown; use parquet, csv or delta")
+    # Infer the label columns' types, but keep the timestamp as text (so a missing offset
+    # is seen, not silently read in some zone) and the keys as their declared types.
+    from pyspark.sql.types import LongType, StringType, StructField, StructType
+
+    inferred = spark.read.csv(str(path), header=True, inferSchema=True).schema
+    fields = []
+    for field in inferred.fields:
+        if field.name == ts:
+            field = StructField(ts, StringType(), True)
+        elif field.name in key_types:
+            # A value that is not a number becomes null and is reported as a null key.
+            kind = LongType() if key_types[field.name] == "long" else StringType()
+            field = StructField(field.name, kind, True)
+        fields.append(field)
+    return spark.read.csv(str(path), header=True, schema=StructType(fields), mode="PERMISSIVE")
+
+
+def _check_columns(df: DataFrame, ts: str, key_types: Mapping[str, str]) -> None:
+    types = {f.name: f.dataType.simpleString() for f in df.schema.fields}
+    problems = []
+    missing = [k for k in key_types if k not in types]
+    if missing:
+        problems.append(
+            f"spine has no column {', '.join(map(repr, missing))} (entity key of a requested "
+            f"view); spine columns are: {', '.join(types)}"
+        )
+    if ts not in types:
+        problems.append(
+            f"spine has no timestamp column {ts!r}; pass --timestamp-column with one of: "
+            f"{', '.join(types)}"
+        )
+    elif types[ts] == "timestamp_ntz":
+        problems.append(
+            f"spine column {ts!r} holds naive timestamps (TIMESTAMP_NTZ); write UTC instants "
+            "(a UTC-adjusted timestamp, or text like 2024-03-01T12:00:00Z)"
+        )
+    elif types[ts] not in ("timestamp", "string"):
+        problems.append(
+            f"spine column {ts!r} is {types[ts]}; it must be a timestamp or ISO text with an "
+            "offset such as 2024-03-01T12:00:00Z"
+        )
+    for key, logical in key_types.items():
+        actual = types.get(key)
+        if actual is None or (logical == "long" and actual in _INTEGRAL):
+            continue
+        if logical == "string" and actual == "string":
+            continue
+        problems.append(
+            f"spine column {key!r} is {actual} but the entity declares it {logical}; "
+            f"write it as {logical}"
+        )
+    if problems:
+        raise TrainingSetError("; ".join(problems))
+
+
+def _raise_on_problems(stats: dict[str, object], ts: str) -> None:
+    problems = []
+    for name, value in stats.items():
+        if name.startswith("null:") and value:
+            key = name.split(":", 1)[1]
+            problems.append(
+                f"spine column {key!r} has {value} null or unparseable value(s); every row "
+                "needs its entity key"
+            )
+    if stats["null_ts"]:
+        problems.append(
+            f"spine column {ts!r} has {stats['null_ts']} null value(s); every row needs a timestamp"
+        )
+    if stats.get("naive"):
+        problems.append(
+            f"spine column {ts!r} has {stats['naive']} timestamp(s) without a time zone; "
+            "add the offset (e.g. 2024-03-01T12:00:00Z)"
+        )
+    if stats.get("unparseable"):
+        problems.append(
+            f"spine column {ts!r} has {stats['unparseable']} value(s) that are not ISO "
+            "timestamps; write them like 2024-03-01T12:00:00Z"
+        )
+    if problems:
+        raise TrainingSetError("; ".join(problems))

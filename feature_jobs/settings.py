@@ -27,6 +27,8 @@ class Settings:
         jars_dir: folder with the Delta Lake jars fetched by ``make setup``.
         alert_webhook: URL receiving alert POSTs (Slack-compatible JSON), optional.
         alert_jsonl: file receiving one JSON alert per line, optional.
+        alert_email: recipients of alert emails (``SKEWLESS_ALERT_EMAIL``, comma-separated);
+            sent through Airflow's SMTP settings when running under Airflow.
     """
 
     data_root: Path
@@ -38,6 +40,7 @@ class Settings:
     jars_dir: Path = field(default_factory=lambda: _project_root() / ".cache" / "jars")
     alert_webhook: str | None = None
     alert_jsonl: Path | None = None
+    alert_email: tuple[str, ...] = ()
     shuffle_partitions: int = 4
 
     @classmethod
@@ -58,6 +61,9 @@ class Settings:
         except ValueError as exc:
             raise ConfigError("SKEWLESS_SHUFFLE_PARTITIONS must be an integer, e.g. 8") from exc
         jsonl = env.get("SKEWLESS_ALERT_JSONL")
+        emails = tuple(
+            a.strip() for a in env.get("SKEWLESS_ALERT_EMAIL", "").split(",") if a.strip()
+        )
         return cls(
             data_root=data_root,
             delta_root=delta_root,
@@ -68,6 +74,7 @@ class Settings:
             jars_dir=Path(env.get("SKEWLESS_JARS_DIR", str(_project_root() / ".cache" / "jars"))),
             alert_webhook=env.get("SKEWLESS_ALERT_WEBHOOK") or None,
             alert_jsonl=Path(jsonl) if jsonl else None,
+            alert_email=emails,
             shuffle_partitions=shuffle,
         )
 

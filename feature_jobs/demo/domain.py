@@ -129,14 +129,18 @@ def _favourites(rng: np.random.Generator, merchants: Merchants, home: str) -> np
 def _subscriptions(
     rng: np.random.Generator, merchants: Merchants, digital: np.ndarray
 ) -> list[tuple[int, int, float]]:
-    """0-3 monthly subscriptions billed at 00:00:00 UTC, most of them on the 1st."""
+    """0-3 monthly subscriptions billed at 00:00:00 UTC, all on one day of the month.
+
+    The billing day is the 1st for most card holders, else one drawn per card holder, so
+    those with several subscriptions pay them at the same instant.
+    """
     if len(digital) == 0 or rng.random() >= 0.35:
         return []
     count = int(rng.integers(1, 4))
-    picked = rng.choice(digital, size=count)
-    days = np.where(rng.random(count) < 0.6, 1, rng.integers(1, 29, size=count))
+    picked = rng.choice(digital, size=count, replace=len(digital) < count)
+    day = 1 if rng.random() < 0.6 else int(rng.integers(1, 29))
     amounts = rng.choice([4.99, 7.99, 9.99, 12.99, 14.99], size=count)
-    return [(int(m), int(d), float(a)) for m, d, a in zip(picked, days, amounts, strict=True)]
+    return [(int(m), day, float(a)) for m, a in zip(picked, amounts, strict=True)]
 
 
 def ticket_amounts(

@@ -239,3 +239,16 @@ def test_hourly_view_commits_one_snapshot_per_hour(spark, settings: Settings) ->
     assert counts[day_start + timedelta(hours=1)] == 1
     assert counts[day_start + timedelta(hours=6)] == 1
     assert counts[day_start + timedelta(hours=7)] == 0
+
+
+def test_expression_on_an_unknown_column_fails_before_any_write(spark, settings: Settings) -> None:
+    from feature_jobs.definitions import Feature
+    from feature_jobs.errors import DefinitionError
+
+    view = user_view(
+        features=[Feature(name="x", function="count", window="1d", filter="merchant_id > 3")]
+    )
+    write_events(settings.data_root, [event("t1", 1, 1.0, C - timedelta(hours=1))])
+    with pytest.raises(DefinitionError, match=r"feature view user_stats: .*merchant_id"):
+        materialize(spark, settings, view, DAY, now=NOW)
+    assert not Path(settings.offline_path(view.name)).exists()

@@ -15,7 +15,6 @@ from feature_jobs.definitions import (
     Entity,
     Feature,
     FeatureService,
-    FeatureView,
     build_registry,
     load_registry,
 )
@@ -169,6 +168,7 @@ def test_cli_prints_one_line_for_a_broken_definitions_module(tmp_path: Path) -> 
     )
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "error: feature x: window: duration 'forever' is invalid; write it like '30d', '6h' or '90m'"
+        "error: feature x: window: duration 'forever' is invalid; "
+        "write it like '30d', '6h' or '90m'"
     )
     assert "Traceback" not in result.stderr

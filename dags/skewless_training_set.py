@@ -1,0 +1,99 @@
+"""# skewless training set
+
+Build a point-in-time correct training set from the Airflow UI: **Trigger** this DAG,
+fill the form, and read the row count, leakage report and manifest path in the `report`
+task (log and return value). The output lands in `<data root>/training_sets/<output name>`
+with its manifest next to it.
+
+* **feature service**: the features a model consumes (from the definitions);
+* **spine**: a Parquet/CSV/Delta path *under the data root* (e.g. `raw/labels`) with the
+  entity keys and a `ts` column; `..`, URLs and paths elsewhere are refused;
+* **mode**: `event-time` (the latest snapshot at each row's time) or `as-known` (exactly
+  what the online store was serving at that time);
+* **output name**: lowercase letters, digits and `_`.
+
+The request is checked again by the `check_request` task before any Spark work, since an
+API trigger does not go through the form.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from airflow.sdk import DAG, Param, get_current_context, task
+
+from feature_jobs.airflow_support.spark_jobs import feature_job
+from feature_jobs.airflow_support.training_conf import OUTPUT_NAME
+from feature_jobs.definitions import load_registry
+from feature_jobs.settings import Settings
+from feature_jobs.training.request import MODES
+
+settings = Settings.from_env()
+services = sorted(load_registry(settings.features_module).services)
+
+with DAG(
+    dag_id="skewless_training_set",
+    description="Build a point-in-time correct training set for a feature service",
+    doc_md=__doc__,
+    schedule=None,
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    tags=["skewless"],
+    params={
+        "feature_service": Param(
+            services[0] if services else "",
+            type="string",
+            enum=services,
+            title="Feature service",
+            description="The features the model consumes.",
+        ),
+        "spine": Param(
+            "raw/labels",
+            type="string",
+            pattern=r"^(?!.*\.\.)(?!.*://)[A-Za-z0-9_./=-]+$",
+            title="Spine path",
+            description="Path under the data root of the labelled rows (keys + ts).",
+        ),
+        "mode": Param(
+            "event-time",
+            type="string",
+            enum=list(MODES),
+            title="Mode",
+            description="event-time: latest snapshot at ts; as-known: what online served.",
+        ),
+        "output_name": Param(
+            "fraud_training_set",
+            type="string",
+            pattern=OUTPUT_NAME.pattern,
+            title="Output name",
+            description="Folder name under training_sets/: a-z, 0-9 and _, at most 64.",
+        ),
+    },
+) as dag:
+
+    @task
+    def check_request() -> list[str]:
+        """Check the request again (API triggers skip the form); no Spark yet."""
+        from feature_jobs.airflow_support.training_conf import check_training_conf
+
+        params = get_current_context()["params"]
+        conf = check_training_conf(params, settings, load_registry(settings.features_module))
+        print(f"training set request checked: {conf}", flush=True)
+        return conf.cli_args()
+
+    @task
+    def report() -> dict[str, Any]:
+        """Row count, leakage report and manifest path, in the log and as return value."""
+        from feature_jobs.airflow_support.training_conf import output_folder
+        from feature_jobs.airflow_support.training_report import read_report
+
+        name = get_current_context()["params"]["output_name"]
+        summary = read_report(output_folder(settings, name))
+        for key, value in summary.items():
+            print(f"{key}: {value}", flush=True)
+        return summary
+
+    checked = check_request()
+    build = feature_job("build_training_set", checked, settings, name="skewless-training-set")
+    build >> report()

@@ -1,0 +1,66 @@
+"""Pieces of the daily DAG that are not wiring: assets, the freshness deadline, arguments."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+
+from airflow.sdk import Asset
+from airflow.sdk.definitions.callback import SyncCallback
+from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
+
+from feature_jobs.airflow_support.callbacks import freshness_deadline_missed
+from feature_jobs.errors import ConfigError
+from feature_jobs.settings import Settings
+
+#: The logical date a run works on: the day its data interval covers, never "now".
+RUN_DATE = "{{ data_interval_start | ds }}"
+RUN_ID = "{{ run_id }}"
+#: Default of SKEWLESS_FRESHNESS_DEADLINE: how long after a day ends its snapshots may
+#: take to go live before the freshness alert fires.
+DEFAULT_FRESHNESS_DELAY = "6h"
+_DURATION = re.compile(r"^(\d+)([mhd])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def offline_asset(settings: Settings, view: str) -> Asset:
+    """The Asset of a view's offline Delta table (the materialize task's outlet)."""
+    path = settings.offline_path(view)
+    uri = path if "://" in path else f"file://{path}"
+    return Asset(name=f"skewless.offline.{view}", uri=uri, group="skewless")
+
+
+def step_args(step: str, view: str) -> list[str]:
+    """``python -m feature_jobs`` arguments of one step for the run's date."""
+    args = [step, "--view", view, "--date", RUN_DATE]
+    if step == "materialize":
+        args += ["--run-id", RUN_ID]
+    return args
+
+
+def freshness_delay(env: Mapping[str, str]) -> timedelta:
+    """``SKEWLESS_FRESHNESS_DEADLINE`` (``90m``, ``6h``, ``1d``) as a timedelta."""
+    text = env.get("SKEWLESS_FRESHNESS_DEADLINE", DEFAULT_FRESHNESS_DELAY).strip()
+    match = _DURATION.fullmatch(text)
+    if not match or int(match.group(1)) == 0:
+        raise ConfigError(
+            f"SKEWLESS_FRESHNESS_DEADLINE={text!r} is invalid; write a positive duration "
+            "such as 90m, 6h or 1d"
+        )
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def freshness_deadline(env: Mapping[str, str]) -> DeadlineAlert:
+    """Alert when a run has not finished ``delay`` after its data interval ended.
+
+    A daily run's logical date is the start of its data interval, so the deadline is
+    logical date + 1 day + delay. A run that succeeds earlier removes its deadline.
+    """
+    delay = freshness_delay(env)
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
+        interval=timedelta(days=1) + delay,
+        callback=SyncCallback(freshness_deadline_missed, kwargs={"delay": str(delay)}),
+        name="snapshot freshness",
+    )

@@ -1,0 +1,154 @@
+"""Test helpers: offline tables, sync-log rows and spines written in the shared layouts."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import types as T
+
+from feature_jobs.definitions import FeatureView, build_registry
+from feature_jobs.definitions.registry import Registry
+from feature_jobs.settings import Settings
+from feature_jobs.timeutil import logical_date
+from tests.training import defs
+from tests.training.pit_oracle import OracleView, Snapshot
+
+SPARK = {"string": T.StringType(), "long": T.LongType(), "double": T.DoubleType()}
+
+
+def utc(*parts: int) -> datetime:
+    """A UTC datetime."""
+    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+
+
+def registry() -> Registry:
+    """The test definitions."""
+    return build_registry([defs.shop_daily, defs.shop_hourly, defs.pair_daily, defs.everything])
+
+
+def oracle_view(view: FeatureView) -> OracleView:
+    """The oracle's picture of a view (its snapshots are filled by the writers below)."""
+    return OracleView(
+        name=view.name,
+        keys=view.keys,
+        defaults={f.name: f.effective_default() for f in view.features},
+        max_age=view.max_age_delta,
+        on_stale=view.on_stale,
+    )
+
+
+def offline_frame(
+    spark: SparkSession, view: FeatureView, snapshots: dict[datetime, Snapshot]
+) -> DataFrame:
+    """Rows of several snapshots in the offline layout (keys, features, bookkeeping)."""
+    fields = [T.StructField(k, SPARK[t], False) for k, t in view.entity.join_keys.items()]
+    fields += [T.StructField(f.name, SPARK[view.output_type(f.name)], True) for f in view.features]
+    fields += [
+        T.StructField("feature_ts", T.TimestampType(), False),
+        T.StructField("snapshot_date", T.DateType(), False),
+        T.StructField("definition_version", T.StringType(), False),
+        T.StructField("run_id", T.StringType(), False),
+        T.StructField("materialized_at", T.TimestampType(), False),
+    ]
+    rows = []
+    for feature_ts, snapshot in snapshots.items():
+        day: date = logical_date(feature_ts)
+        for keys, values in snapshot.items():
+            rows.append(
+                (
+                    *keys,
+                    *[values.get(f.name) for f in view.features],
+                    feature_ts,
+                    day,
+                    view.version,
+                    "test-run",
+                    feature_ts + timedelta(minutes=5),
+                )
+            )
+    return spark.createDataFrame(rows, T.StructType(fields))
+
+
+def write_offline(
+    spark: SparkSession, settings: Settings, view: FeatureView, snapshots: dict[datetime, Snapshot]
+) -> int:
+    """Append snapshots to ``offline/<view>`` in one Delta commit; returns its version."""
+    path = settings.offline_path(view.name)
+    offline_frame(spark, view, snapshots).write.format("delta").mode("append").partitionBy(
+        "snapshot_date"
+    ).save(path)
+    return _version(spark, path)
+
+
+def replace_snapshot(
+    spark: SparkSession, settings: Settings, view: FeatureView, feature_ts: datetime, rows: Snapshot
+) -> int:
+    """Replace one snapshot in one commit (a backfill or late-data correction)."""
+    path = settings.offline_path(view.name)
+    literal = feature_ts.strftime("%Y-%m-%d %H:%M:%S")
+    offline_frame(spark, view, {feature_ts: rows}).write.format("delta").mode("overwrite").option(
+        "replaceWhere", f"feature_ts = TIMESTAMP '{literal}'"
+    ).save(path)
+    return _version(spark, path)
+
+
+def log_publish(
+    spark: SparkSession,
+    settings: Settings,
+    view: FeatureView,
+    feature_ts: datetime,
+    delta_version: int,
+    live_at: datetime,
+) -> None:
+    """Append one publish to the sync log, in the layout the online store writes."""
+    schema = T.StructType(
+        [
+            T.StructField("project", T.StringType(), False),
+            T.StructField("view", T.StringType(), False),
+            T.StructField("feature_ts", T.TimestampType(), False),
+            T.StructField("snapshot_date", T.DateType(), False),
+            T.StructField("delta_version", T.LongType(), False),
+            T.StructField("definition_version", T.StringType(), False),
+            T.StructField("row_count", T.LongType(), False),
+            T.StructField("started_at", T.TimestampType(), False),
+            T.StructField("live_at", T.TimestampType(), False),
+            T.StructField("run_id", T.StringType(), False),
+        ]
+    )
+    row = (
+        settings.project,
+        view.name,
+        feature_ts,
+        logical_date(feature_ts),
+        delta_version,
+        view.version,
+        0,
+        live_at - timedelta(seconds=30),
+        live_at,
+        "sync-test",
+    )
+    spark.createDataFrame([row], schema).write.format("delta").mode("append").save(
+        settings.system_path("sync_log")
+    )
+
+
+def write_spine(
+    spark: SparkSession, path: Path, rows: list[tuple[Any, ...]], ddl: str, fmt: str = "parquet"
+) -> Path:
+    """Write a spine (single file, so its row order is the read order)."""
+    frame = spark.createDataFrame(rows, ddl).coalesce(1)
+    if fmt == "csv":
+        frame.write.option("header", True).csv(str(path))
+    else:
+        frame.write.format(fmt).save(str(path))
+    return path
+
+
+def _version(spark: SparkSession, path: str) -> int:
+    from delta.tables import DeltaTable
+
+    row = DeltaTable.forPath(spark, path).history(1).select("version").first()
+    assert row is not None
+    return int(row[0])

@@ -49,3 +49,7 @@ class TrainingSetError(SkewlessError):
 
 class UnsafeInputError(SkewlessError):
     """A user-supplied value (path, name, date) failed an allow-list check."""
+
+
+class OnlineRequestError(SkewlessError):
+    """An online read request is invalid (unknown feature, missing or mistyped key, too big)."""

@@ -1,0 +1,239 @@
+"""The Redis side of publishing a snapshot: register, write, go live, retire.
+
+A publish is three steps, each safe to interrupt:
+
+1. :func:`register` records the new snapshot (a fresh token) in the view's registry with
+   its metadata; readers do not look at it.
+2. The Spark executors write its entity values into its own bucket keys with
+   :func:`write_batch`; readers still do not look at them.
+3. :func:`go_live` swaps the view's pointer to it in one Lua script that refuses to move
+   the pointer backwards, then :func:`retire` gives superseded snapshots a short grace TTL
+   (so a reader holding the old pointer finishes) after which Redis drops them.
+
+A crash before step 3 leaves the old pointer live and an orphan that the next sync
+retires (or the TTL removes); a re-run writes a fresh token and completes the publish.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from feature_jobs.online import keys as K
+from feature_jobs.online.codec import datetime_to_micros, micros_to_datetime
+from feature_jobs.online.connection import Client
+from feature_jobs.online.scripts import CLAIM_RETIRE, GO_LIVE, MARK_LOGGED
+
+#: Data keys outlive the pointer by this much: they are written before it goes live.
+DATA_TTL_SLACK = timedelta(days=1)
+#: How long a superseded snapshot stays readable after the pointer moved away from it.
+DEFAULT_GRACE = timedelta(seconds=30)
+#: A registered snapshot that never went live is an orphan once this old.
+DEFAULT_ABANDONED_AFTER = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class SnapshotMeta:
+    """What the online store records about one published (or being published) snapshot."""
+
+    token: str
+    feature_ts: datetime
+    snapshot_date: date
+    buckets: int
+    columns: tuple[str, ...]
+    types: tuple[str, ...]
+    delta_version: int
+    definition_version: str
+    run_id: str
+    rows: int
+    started_at: datetime
+
+    def to_hash(self, prefix: str) -> dict[str, str]:
+        """The fields stored in the metadata hash (and copied into the pointer)."""
+        return {
+            "token": self.token,
+            "ts": str(datetime_to_micros(self.feature_ts)),
+            "snapshot_date": self.snapshot_date.isoformat(),
+            "buckets": str(self.buckets),
+            "schema": json.dumps({"cols": list(self.columns), "types": list(self.types)}),
+            "prefix": prefix,
+            "delta_version": str(self.delta_version),
+            "definition_version": self.definition_version,
+            "run_id": self.run_id,
+            "rows": str(self.rows),
+            "started_at": str(datetime_to_micros(self.started_at)),
+        }
+
+
+@dataclass(frozen=True)
+class LivePointer:
+    """The snapshot a view serves, as recorded in its pointer."""
+
+    meta: SnapshotMeta
+    live_at: datetime
+    logged: bool
+
+
+@dataclass(frozen=True)
+class GoLiveResult:
+    """Outcome of :func:`go_live`: ``ok``, ``newer`` (refused) or ``gone``."""
+
+    status: str
+    previous_token: str | None = None
+    live_at: datetime | None = None
+    newer_ts: datetime | None = None
+
+
+def read_live(client: Client, project: str, view: str) -> LivePointer | None:
+    """The live pointer of ``view``, or None before its first publish."""
+    raw = client.hgetall(K.live_key(project, view))
+    if not raw:
+        return None
+    fields = {_text(k): _text(v) for k, v in raw.items()}
+    return LivePointer(
+        meta=_meta_from_hash(fields),
+        live_at=micros_to_datetime(int(fields["live_at"])),
+        logged=fields.get("logged") == "1",
+    )
+
+
+def _meta_from_hash(fields: dict[str, str]) -> SnapshotMeta:
+    schema = json.loads(fields["schema"])
+    return SnapshotMeta(
+        token=fields["token"],
+        feature_ts=micros_to_datetime(int(fields["ts"])),
+        snapshot_date=date.fromisoformat(fields["snapshot_date"]),
+        buckets=int(fields["buckets"]),
+        columns=tuple(schema["cols"]),
+        types=tuple(schema["types"]),
+        delta_version=int(fields["delta_version"]),
+        definition_version=fields["definition_version"],
+        run_id=fields["run_id"],
+        rows=int(fields["rows"]),
+        started_at=micros_to_datetime(int(fields["started_at"])),
+    )
+
+
+def register(client: Client, project: str, view: str, meta: SnapshotMeta, ttl: timedelta) -> None:
+    """Step 1: record a snapshot about to be written (invisible to readers)."""
+    data_ttl_ms = _ms(ttl + DATA_TTL_SLACK)
+    mkey = K.meta_key(project, view, meta.token)
+    pipe = client.pipeline(transaction=False)
+    pipe.zadd(K.snaps_key(project, view), {meta.token: datetime_to_micros(meta.started_at)})
+    pipe.pexpire(K.snaps_key(project, view), data_ttl_ms)
+    mapping: dict[Any, Any] = meta.to_hash(K.data_prefix(project, view, meta.token))
+    pipe.hset(mkey, mapping=mapping)
+    pipe.pexpire(mkey, data_ttl_ms)
+    pipe.execute()
+
+
+def write_batch(
+    client: Client,
+    prefix: str,
+    buckets: int,
+    fields: Sequence[bytes],
+    values: Sequence[bytes],
+    ttl_ms: int,
+) -> None:
+    """Step 2 (runs on executors): write entity values into their buckets, one pipeline.
+
+    Entities are grouped per bucket so one HSET carries many of them; every bucket key
+    gets its TTL in the same pipeline, so even a writer killed half-way leaves no key
+    without one.
+    """
+    groups: dict[int, list[bytes]] = {}
+    for field, value in zip(fields, values, strict=True):
+        bucket = K.key_hash(field) % buckets
+        group = groups.get(bucket)
+        if group is None:
+            groups[bucket] = group = []
+        group.append(field)
+        group.append(value)
+    pipe = client.pipeline(transaction=False)
+    for bucket, args in groups.items():
+        key = f"{prefix}{bucket}"
+        pipe.execute_command("HSET", key, *args)
+        pipe.execute_command("PEXPIRE", key, ttl_ms)
+    pipe.execute()
+
+
+def go_live(client: Client, project: str, view: str, token: str, ttl: timedelta) -> GoLiveResult:
+    """Step 3: atomically point the view at ``token`` unless a newer snapshot is live."""
+    keys = [
+        K.live_key(project, view),
+        K.snaps_key(project, view),
+        K.meta_key(project, view, token),
+    ]
+    reply = client.register_script(GO_LIVE)(keys=keys, args=[token, _ms(ttl)])
+    status = _text(reply[0])
+    if status == "ok":
+        previous = _text(reply[1]) or None
+        return GoLiveResult("ok", previous, micros_to_datetime(int(_text(reply[2]))))
+    if status == "newer":
+        newer_ts = micros_to_datetime(int(_text(reply[2])))
+        return GoLiveResult("newer", _text(reply[1]), newer_ts=newer_ts)
+    return GoLiveResult("gone")
+
+
+def retire(client: Client, project: str, view: str, token: str, grace: timedelta) -> bool:
+    """Let a snapshot that is not live expire after ``grace``; False if it is live."""
+    mkey = K.meta_key(project, view, token)
+    buckets = client.hget(mkey, "buckets")
+    claimed = client.register_script(CLAIM_RETIRE)(
+        keys=[K.live_key(project, view), K.snaps_key(project, view)], args=[token]
+    )
+    if not claimed:
+        return False
+    grace_ms = max(1, _ms(grace))
+    prefix = K.data_prefix(project, view, token)
+    pipe = client.pipeline(transaction=False)
+    for bucket in range(int(buckets) if buckets is not None else 0):
+        pipe.pexpire(f"{prefix}{bucket}", grace_ms)
+        if len(pipe) >= 5000:
+            pipe.execute()
+    pipe.pexpire(mkey, grace_ms)
+    pipe.execute()
+    return True
+
+
+def retire_superseded(
+    client: Client,
+    project: str,
+    view: str,
+    now: datetime,
+    grace: timedelta = DEFAULT_GRACE,
+    abandoned_after: timedelta = DEFAULT_ABANDONED_AFTER,
+    keep: Sequence[str] = (),
+) -> list[str]:
+    """Retire every registered snapshot that is not live and not in ``keep``.
+
+    Snapshots registered less than ``abandoned_after`` ago are spared: a concurrent sync
+    may still be writing them.
+    """
+    cutoff = datetime_to_micros(now - abandoned_after)
+    registered: Any = client.zrange(K.snaps_key(project, view), 0, -1, withscores=True)
+    retired = []
+    for member, score in registered:
+        token = _text(member)
+        if token in keep or score > cutoff:
+            continue
+        if retire(client, project, view, token, grace):
+            retired.append(token)
+    return retired
+
+
+def mark_logged(client: Client, project: str, view: str, token: str) -> bool:
+    """Note in the pointer that this publish has its sync-log row."""
+    script = client.register_script(MARK_LOGGED)
+    return bool(script(keys=[K.live_key(project, view)], args=[token]))
+
+
+def _ms(delta: timedelta) -> int:
+    return int(delta.total_seconds() * 1000)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

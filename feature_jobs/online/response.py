@@ -1,0 +1,93 @@
+"""What an online read returns: per entity and feature, a value, a status and its snapshot."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from feature_jobs.serving_rule import Status
+
+
+@dataclass(frozen=True)
+class FeatureValue:
+    """One served value.
+
+    Attributes:
+        value: the feature value, or its default (None when there is none or on reject).
+        status: PRESENT (fresh snapshot, entity in it), MISSING (no snapshot, or entity not
+            in it: defaults) or STALE (snapshot older than max_age: see the view's on_stale).
+        feature_ts: time of the snapshot consulted; None before a view's first publish.
+    """
+
+    value: Any
+    status: Status
+    feature_ts: datetime | None
+
+
+@dataclass(frozen=True)
+class OnlineResponse:
+    """The result of ``get_online_features``: one row per requested entity.
+
+    ``values[i][j]``, ``statuses[i][j]`` and ``feature_ts[i][j]`` belong to entity row
+    ``i`` and feature ``features[j]`` (``"view:feature"``).
+    """
+
+    features: tuple[str, ...]
+    entities: Sequence[Mapping[str, Any]]
+    values: list[list[Any]]
+    statuses: list[list[Status]]
+    feature_ts: list[list[datetime | None]]
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def get(self, row: int, feature: str) -> FeatureValue:
+        """The served value of ``feature`` for entity row ``row``."""
+        j = self.features.index(feature)
+        return FeatureValue(self.values[row][j], self.statuses[row][j], self.feature_ts[row][j])
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Each entity row with its feature values added under their ``view:feature`` names."""
+        return [
+            {**entity, **dict(zip(self.features, values, strict=True))}
+            for entity, values in zip(self.entities, self.values, strict=True)
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form (the HTTP response body); times are ISO-8601 UTC strings."""
+        iso: dict[datetime, str] = {}
+
+        def text(ts: datetime | None) -> str | None:
+            if ts is None:
+                return None
+            found = iso.get(ts)
+            if found is None:
+                found = iso[ts] = ts.isoformat().replace("+00:00", "Z")
+            return found
+
+        return {
+            "features": list(self.features),
+            "results": [
+                {
+                    "entity": dict(entity),
+                    "values": [_json_value(v) for v in values],
+                    "statuses": [s.value for s in statuses],
+                    "feature_ts": [text(ts) for ts in times],
+                }
+                for entity, values, statuses, times in zip(
+                    self.entities, self.values, self.statuses, self.feature_ts, strict=True
+                )
+            ],
+        }
+
+
+def _json_value(value: Any) -> Any:
+    # JSON has no NaN or infinity: they travel as strings, as in protobuf's JSON mapping.
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return value

@@ -1,0 +1,80 @@
+"""Lua scripts of the online store. Each runs atomically inside Redis.
+
+Every key a script touches carries the view's hash tag (see ``keys.py``), so on a Redis
+Cluster a script's keys all live in the slot of the key it declares.
+"""
+
+#: Read the live pointer of several views and, in the same atomic step, the stored values
+#: of their entities. KEYS: one live pointer per view. ARGV: for each view, the number n of
+#: entities followed by n pairs (encoded entity key, crc32 of it). Returns, per view,
+#: {token, ts, schema, {value or nil per entity}}; token is nil when nothing is published.
+READ = """
+local out = {}
+local a = 1
+for i = 1, #KEYS do
+  local n = tonumber(ARGV[a])
+  a = a + 1
+  local p = redis.call('HMGET', KEYS[i], 'token', 'ts', 'schema', 'prefix', 'buckets')
+  local vals = {}
+  if p[1] then
+    local prefix = p[4]
+    local buckets = tonumber(p[5])
+    for j = 1, n do
+      vals[j] = redis.call('HGET', prefix .. (tonumber(ARGV[a + 1]) % buckets), ARGV[a])
+      a = a + 2
+    end
+  else
+    a = a + 2 * n
+  end
+  out[i] = {p[1], p[2], p[3], vals}
+end
+return out
+"""
+
+#: Make a fully written snapshot the live one, unless a newer one is already live.
+#: KEYS: live pointer, snapshot registry, metadata of the new snapshot.
+#: ARGV: token, TTL of the pointer in milliseconds.
+#: Returns {'ok', previous token or '', live_at micros} | {'newer', token, ts, version}
+#: | {'gone'} (the snapshot was retired by a concurrent sync or expired).
+GO_LIVE = """
+local token = ARGV[1]
+if not redis.call('ZSCORE', KEYS[2], token) or redis.call('EXISTS', KEYS[3]) == 0 then
+  return {'gone'}
+end
+local new_ts = tonumber(redis.call('HGET', KEYS[3], 'ts'))
+local new_version = tonumber(redis.call('HGET', KEYS[3], 'delta_version'))
+local cur = redis.call('HMGET', KEYS[1], 'token', 'ts', 'delta_version')
+if cur[1] then
+  local cur_ts = tonumber(cur[2])
+  if cur_ts > new_ts or (cur_ts == new_ts and tonumber(cur[3]) > new_version) then
+    return {'newer', cur[1], cur[2], cur[3]}
+  end
+end
+local now = redis.call('TIME')
+local live_at = now[1] .. string.format('%06d', tonumber(now[2]))
+local meta = redis.call('HGETALL', KEYS[3])
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(meta))
+redis.call('HSET', KEYS[1], 'token', token, 'live_at', live_at, 'logged', '0')
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return {'ok', cur[1] or '', live_at}
+"""
+
+#: Take a snapshot out of the registry so it can be deleted, unless it is live.
+#: KEYS: live pointer, snapshot registry. ARGV: token. Returns 1 when claimed, else 0.
+CLAIM_RETIRE = """
+if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then
+  return 0
+end
+return redis.call('ZREM', KEYS[2], ARGV[1])
+"""
+
+#: Record that the live snapshot's publish is in the sync log.
+#: KEYS: live pointer. ARGV: token. Returns 1 when marked (the token is still live).
+MARK_LOGGED = """
+if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'logged', '1')
+  return 1
+end
+return 0
+"""

@@ -1,0 +1,262 @@
+"""The serving SDK: ``FeatureStore.get_online_features(features, entity_rows)``.
+
+A call resolves the requested features per view, reads every view's live pointer and the
+entities' stored values in ONE Lua script (one round trip, atomic, so a read never mixes
+two snapshots), then applies the view's max_age / on_stale / defaults through
+:mod:`feature_jobs.serving_rule` - the same rule the training join compiles into Spark.
+On a Redis Cluster each view is one script call (its keys share one slot).
+
+Example::
+
+    store = FeatureStore(Settings.from_env())
+    response = store.get_online_features(
+        ["user_transaction_stats:txn_count_7d"], [{"user_id": 42}]
+    )
+    response.get(0, "user_transaction_stats:txn_count_7d").status  # Status.PRESENT
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from feature_jobs.definitions import FeatureView, Registry, load_registry
+from feature_jobs.errors import DefinitionError, OnlineRequestError
+from feature_jobs.online import keys as K
+from feature_jobs.online.codec import decode_values, micros_to_datetime
+from feature_jobs.online.connection import Client, connect, is_cluster, online_url, redis_errors
+from feature_jobs.online.response import OnlineResponse
+from feature_jobs.online.scripts import READ
+from feature_jobs.serving_rule import Fill, Outcome, Status, decide, fill_value, is_stale
+from feature_jobs.settings import Settings
+from feature_jobs.timeutil import require_utc, utc_now
+
+_PLAN_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class _ViewRead:
+    """The part of a request that reads one view."""
+
+    view: FeatureView
+    live_key: str
+    outputs: tuple[int, ...]  # positions of this view's features in the response
+    names: tuple[str, ...]  # their feature names
+    defaults: tuple[Any, ...]  # their effective defaults
+
+
+@dataclass(frozen=True)
+class _Plan:
+    features: tuple[str, ...]
+    reads: tuple[_ViewRead, ...]
+
+
+@dataclass(frozen=True)
+class _Schema:
+    """A snapshot's stored column order, mapped onto one request's features."""
+
+    positions: tuple[int | None, ...]  # None: the snapshot lacks the feature
+    timestamps: tuple[int, ...]
+
+
+class FeatureStore:
+    """Online reads with the same serving rule as the training join.
+
+    Args:
+        settings: project namespace, ``REDIS_URL`` and the definitions module.
+        clock: returns "now" (aware, UTC); tests pass a fixed clock.
+        registry: the definitions; loaded from ``settings.features_module`` when omitted.
+        client: an open Redis client; connected from the settings when omitted.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        registry: Registry | None = None,
+        client: Client | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.registry = registry or load_registry(settings.features_module)
+        self._url = settings.redis_url or "the embedded redis-server"
+        if client is None:
+            url = online_url(settings)
+            self._url = url
+            client = connect(url)
+        self.client = client
+        self._cluster = is_cluster(client)
+        self._read = client.register_script(READ)
+        self._plans: dict[tuple[str, ...] | str, _Plan] = {}
+        self._schemas: dict[tuple[bytes, tuple[str, ...]], _Schema] = {}
+        self._times: dict[bytes, datetime] = {}
+
+    def close(self) -> None:
+        """Close the Redis connections."""
+        self.client.close()
+
+    def get_online_features(
+        self, features: Sequence[str] | str, entity_rows: Sequence[Mapping[str, Any]]
+    ) -> OnlineResponse:
+        """Read features for entities as they are served now.
+
+        Args:
+            features: ``"view:feature"`` references, or the name of a feature service.
+            entity_rows: one mapping per entity holding (at least) the join keys of every
+                view requested, e.g. ``{"user_id": 42, "merchant_id": 7}``.
+
+        Returns:
+            An :class:`OnlineResponse` in request order (rows and features).
+
+        Raises:
+            OnlineRequestError: unknown feature or service, missing or mistyped join key.
+            OnlineStoreError: Redis is unreachable or refuses the request.
+        """
+        plan = self._plan(features)
+        now = require_utc(self.clock(), "clock()")
+        args_per_view = [self._args(read, entity_rows) for read in plan.reads]
+        with redis_errors(self._url):
+            replies = self._fetch(plan, args_per_view)
+        n, width = len(entity_rows), len(plan.features)
+        values: list[list[Any]] = [[None] * width for _ in range(n)]
+        statuses: list[list[Status]] = [[Status.MISSING] * width for _ in range(n)]
+        times: list[list[datetime | None]] = [[None] * width for _ in range(n)]
+        for read, reply in zip(plan.reads, replies, strict=True):
+            self._apply(read, reply, now, values, statuses, times)
+        return OnlineResponse(plan.features, entity_rows, values, statuses, times)
+
+    # -- request planning ----------------------------------------------------------------
+
+    def _plan(self, features: Sequence[str] | str) -> _Plan:
+        cache_key = features if isinstance(features, str) else tuple(features)
+        plan = self._plans.get(cache_key)
+        if plan is None:
+            plan = self._build_plan(features)
+            if len(self._plans) >= _PLAN_CACHE_SIZE:
+                self._plans.clear()
+            self._plans[cache_key] = plan
+        return plan
+
+    def _build_plan(self, features: Sequence[str] | str) -> _Plan:
+        try:
+            if isinstance(features, str):
+                refs = list(self.registry.service(features).refs)
+            else:
+                refs = self.registry.resolve(list(features))
+        except DefinitionError as exc:
+            raise OnlineRequestError(str(exc)) from None
+        by_view: dict[str, list[int]] = {}
+        for position, ref in enumerate(refs):
+            by_view.setdefault(ref.view, []).append(position)
+        reads = []
+        for view_name, positions in by_view.items():
+            view = self.registry.view(view_name)
+            names = tuple(refs[p].feature for p in positions)
+            reads.append(
+                _ViewRead(
+                    view=view,
+                    live_key=K.live_key(self.settings.project, view.name),
+                    outputs=tuple(positions),
+                    names=names,
+                    defaults=tuple(view.feature(n).effective_default() for n in names),
+                )
+            )
+        return _Plan(tuple(str(r) for r in refs), tuple(reads))
+
+    @staticmethod
+    def _args(read: _ViewRead, entity_rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        join_keys = read.view.entity.join_keys
+        args: list[Any] = [len(entity_rows)]
+        for i, row in enumerate(entity_rows):
+            if not isinstance(row, Mapping):
+                raise OnlineRequestError(
+                    f"entity row {i} is a {type(row).__name__}; give a mapping of join keys"
+                )
+            field = K.encode_entity(K.check_entity(row, join_keys, f"entity row {i}"))
+            args.append(field)
+            args.append(K.key_hash(field))
+        return args
+
+    # -- the round trip ------------------------------------------------------------------
+
+    def _fetch(self, plan: _Plan, args_per_view: list[list[Any]]) -> list[Any]:
+        if not self._cluster:
+            flat = [arg for args in args_per_view for arg in args]
+            return list(self._read(keys=[r.live_key for r in plan.reads], args=flat))
+        # A Cluster script may only touch one slot: one call per view.
+        return [
+            self._read(keys=[read.live_key], args=args)[0]
+            for read, args in zip(plan.reads, args_per_view, strict=True)
+        ]
+
+    # -- applying the serving rule -------------------------------------------------------
+
+    def _apply(
+        self,
+        read: _ViewRead,
+        reply: Sequence[Any],
+        now: datetime,
+        values: list[list[Any]],
+        statuses: list[list[Status]],
+        times: list[list[datetime | None]],
+    ) -> None:
+        token, ts_raw, schema_raw, stored = reply
+        view = read.view
+        has_snapshot = token is not None
+        feature_ts = self._time(ts_raw) if has_snapshot else None
+        stale = feature_ts is not None and is_stale(now - feature_ts, view.max_age_delta)
+        # decide() depends on the entity only through its presence: evaluate both once.
+        outcomes = {
+            present: decide(has_snapshot, stale, present, view.on_stale)
+            for present in (False, True)
+        }
+        schema = self._schema(schema_raw, read.names) if has_snapshot else None
+        for i in range(len(values)):
+            raw = stored[i] if has_snapshot else None
+            outcome: Outcome = outcomes[raw is not None]
+            decoded = (
+                decode_values(raw, schema.timestamps)
+                if raw is not None and schema is not None and outcome.fill is Fill.VALUES
+                else None
+            )
+            row_values, row_statuses, row_times = values[i], statuses[i], times[i]
+            for k, out in enumerate(read.outputs):
+                position = schema.positions[k] if schema is not None else None
+                stored_value = None
+                status = outcome.status
+                if decoded is not None:
+                    if position is None:
+                        status = Status.MISSING  # the live snapshot predates this feature
+                    else:
+                        stored_value = decoded[position]
+                row_values[out] = fill_value(outcome.fill, stored_value, read.defaults[k])
+                row_statuses[out] = status
+                row_times[out] = feature_ts
+
+    def _time(self, raw: bytes) -> datetime:
+        found = self._times.get(raw)
+        if found is None:
+            if len(self._times) > 1024:
+                self._times.clear()
+            found = self._times[raw] = micros_to_datetime(int(raw))
+        return found
+
+    def _schema(self, raw: bytes, names: tuple[str, ...]) -> _Schema:
+        cache_key = (raw, names)
+        found = self._schemas.get(cache_key)
+        if found is None:
+            schema = json.loads(raw)
+            columns, types = schema["cols"], schema["types"]
+            index = {name: i for i, name in enumerate(columns)}
+            found = _Schema(
+                positions=tuple(index.get(name) for name in names),
+                timestamps=tuple(i for i, t in enumerate(types) if t == "timestamp"),
+            )
+            if len(self._schemas) > 1024:
+                self._schemas.clear()
+            self._schemas[cache_key] = found
+        return found

@@ -1,0 +1,226 @@
+"""``sync(view, date)``: publish one Delta snapshot to Redis, atomically per view.
+
+1. Log a previous publish that went live but crashed before its sync-log row.
+2. Pin the offline table version and find the snapshot of the date (rows, feature_ts,
+   definition version) with one small aggregate.
+3. Skip when a newer snapshot is already live: a backfill never touches what is served.
+4. Register a fresh snapshot token, then let the executors write it (``mapInArrow``,
+   pipelined per bucket); only a per-partition row count returns to the driver.
+5. Swap the pointer in one Lua script (refusing to go backwards), retire the superseded
+   snapshot after a grace period, and append the publish to the sync log.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from feature_jobs.definitions import FeatureView
+from feature_jobs.errors import OnlineStoreError
+from feature_jobs.online import keys as K
+from feature_jobs.online import publish as P
+from feature_jobs.online.connection import Client, connect, online_url, redis_errors
+from feature_jobs.online.offline_snapshot import OfflineSnapshot, pinned_snapshot
+from feature_jobs.online.sync_log import SyncLogEntry, append_sync_log, has_entry
+from feature_jobs.online.writer import RESULT_SCHEMA, PartitionWriter
+from feature_jobs.settings import Settings
+from feature_jobs.timeutil import require_utc, utc_now
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+#: Every online key expires at the latest this long after its publish (a safety net).
+MIN_TTL = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What one sync did. ``published`` is False when a newer snapshot was already live."""
+
+    view: str
+    snapshot_date: date
+    feature_ts: datetime
+    delta_version: int
+    rows: int
+    published: bool
+    reason: str
+    token: str | None
+    started_at: datetime
+    live_at: datetime | None
+    run_id: str
+    seconds: float
+
+
+def default_ttl(view: FeatureView) -> timedelta:
+    """TTL of a view's online keys: long enough to outlive any sensible gap between syncs."""
+    return max(MIN_TTL, 3 * view.max_age_delta + view.cadence_delta)
+
+
+def sync(
+    spark: SparkSession,
+    settings: Settings,
+    view: FeatureView,
+    day: date,
+    *,
+    run_id: str | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    grace: timedelta = P.DEFAULT_GRACE,
+    abandoned_after: timedelta = P.DEFAULT_ABANDONED_AFTER,
+    ttl: timedelta | None = None,
+) -> SyncResult:
+    """Publish the snapshot of ``view`` for logical date ``day`` to the online store.
+
+    Args:
+        spark: the session (executors write to Redis themselves).
+        settings: locations, project namespace and ``REDIS_URL``.
+        view: the feature view.
+        day: logical date D; its latest snapshot (``feature_ts`` <= D+1 00:00) is published.
+        run_id: recorded in the sync log; a fresh id when omitted.
+        clock: wall clock (UTC) for the start time and orphan detection.
+        grace: how long a superseded snapshot stays readable after the swap.
+        abandoned_after: age after which a never-published snapshot is deleted.
+        ttl: TTL of the published keys (default :func:`default_ttl`).
+
+    Returns:
+        A :class:`SyncResult`; ``published`` is False when a newer snapshot is live.
+
+    Raises:
+        PublishRefused: no snapshot for the date, or it was computed by other definitions.
+        OnlineStoreError: Redis is unreachable or a concurrent sync retired this snapshot.
+    """
+    t0 = time.perf_counter()
+    started_at = require_utc(clock(), "clock()")
+    run_id = run_id or uuid.uuid4().hex
+    ttl = ttl or default_ttl(view)
+    url = online_url(settings)
+    project, name = settings.project, view.name
+    with redis_errors(url):
+        client = connect(url)
+        reconcile_sync_log(spark, settings, client, name)
+        snapshot = pinned_snapshot(spark, settings, view, day)
+
+        def result(published: bool, reason: str, token: str | None = None,
+                   live_at: datetime | None = None) -> SyncResult:  # fmt: skip
+            return SyncResult(
+                name, day, snapshot.feature_ts, snapshot.delta_version, snapshot.rows,
+                published, reason, token, started_at, live_at, run_id, time.perf_counter() - t0,
+            )  # fmt: skip
+
+        live = P.read_live(client, project, name)
+        if live is not None and _newer(live.meta, snapshot):
+            return result(
+                False,
+                f"live snapshot {live.meta.feature_ts.isoformat()} (table version "
+                f"{live.meta.delta_version}) is newer; what is served stays as it is",
+            )
+        meta = _meta(view, day, snapshot, run_id, started_at)
+        P.register(client, project, name, meta, ttl)
+        try:
+            _write(snapshot, view, meta, K.data_prefix(project, name, meta.token), url, ttl)
+            outcome = P.go_live(client, project, name, meta.token, ttl)
+        except BaseException:
+            P.retire(client, project, name, meta.token, timedelta(0))
+            raise
+        if outcome.status == "newer":
+            P.retire(client, project, name, meta.token, timedelta(0))
+            return result(False, f"a newer snapshot ({outcome.newer_ts}) went live meanwhile")
+        if outcome.status == "gone" or outcome.live_at is None:
+            raise OnlineStoreError(
+                f"snapshot {meta.token} of {name} was retired by a concurrent sync (or "
+                "expired) before going live; re-run the sync"
+            )
+        if outcome.previous_token:
+            P.retire(client, project, name, outcome.previous_token, grace)
+        P.retire_superseded(client, project, name, clock(), grace, abandoned_after, [meta.token])
+        _log(spark, settings, client, name, meta, outcome.live_at)
+        return result(True, "published", meta.token, outcome.live_at)
+
+
+def reconcile_sync_log(spark: SparkSession, settings: Settings, client: Client, view: str) -> bool:
+    """Append the live publish to the sync log if a crash kept it out; True if it did."""
+    live = P.read_live(client, settings.project, view)
+    if live is None or live.logged:
+        return False
+    if has_entry(spark, settings, view, live.meta.feature_ts, live.live_at):
+        P.mark_logged(client, settings.project, view, live.meta.token)
+        return False
+    _log(spark, settings, client, view, live.meta, live.live_at)
+    return True
+
+
+def _newer(live: P.SnapshotMeta, snapshot: OfflineSnapshot) -> bool:
+    # The same rule the go-live script enforces, checked first to skip a pointless write.
+    if live.feature_ts != snapshot.feature_ts:
+        return live.feature_ts > snapshot.feature_ts
+    return live.delta_version > snapshot.delta_version
+
+
+def _meta(
+    view: FeatureView, day: date, snapshot: OfflineSnapshot, run_id: str, started_at: datetime
+) -> P.SnapshotMeta:
+    columns = tuple(f.name for f in view.features)
+    return P.SnapshotMeta(
+        token=K.new_token(snapshot.feature_ts),
+        feature_ts=snapshot.feature_ts,
+        snapshot_date=day,
+        buckets=K.bucket_count(snapshot.rows),
+        columns=columns,
+        types=tuple(view.output_type(name) for name in columns),
+        delta_version=snapshot.delta_version,
+        definition_version=snapshot.definition_version,
+        run_id=run_id,
+        rows=snapshot.rows,
+        started_at=started_at,
+    )
+
+
+def _write(
+    snapshot: OfflineSnapshot, view: FeatureView, meta: P.SnapshotMeta, prefix: str, url: str,
+    ttl: timedelta,
+) -> None:  # fmt: skip
+    writer = PartitionWriter(
+        url=url,
+        prefix=prefix,
+        buckets=meta.buckets,
+        key_columns=tuple(view.keys),
+        value_columns=meta.columns,
+        timestamp_columns=frozenset(
+            c for c, t in zip(meta.columns, meta.types, strict=True) if t == "timestamp"
+        ),
+        ttl_ms=int((ttl + P.DATA_TTL_SLACK).total_seconds() * 1000),
+    )
+    counts = snapshot.frame.mapInArrow(writer, RESULT_SCHEMA).collect()
+    written = sum(int(row["rows"]) for row in counts)
+    if written != snapshot.rows:
+        raise OnlineStoreError(
+            f"sync of {view.name} wrote {written} rows but the snapshot has {snapshot.rows}; "
+            "re-run the sync"
+        )
+
+
+def _log(
+    spark: SparkSession,
+    settings: Settings,
+    client: Client,
+    view: str,
+    meta: P.SnapshotMeta,
+    live_at: datetime,
+) -> None:
+    entry = SyncLogEntry(
+        project=settings.project,
+        view=view,
+        feature_ts=meta.feature_ts,
+        snapshot_date=meta.snapshot_date,
+        delta_version=meta.delta_version,
+        definition_version=meta.definition_version,
+        row_count=meta.rows,
+        started_at=meta.started_at,
+        live_at=live_at,
+        run_id=meta.run_id,
+    )
+    append_sync_log(spark, settings, entry)
+    P.mark_logged(client, settings.project, view, meta.token)

@@ -1,0 +1,104 @@
+"""The sync log: one Delta row per publish, what training's as-known mode replays.
+
+Table ``<delta_root>/_skewless/sync_log``; columns, in this order: project, view,
+feature_ts, snapshot_date, delta_version (the offline table version published from),
+definition_version, row_count, started_at, live_at (the go-live instant, taken from the
+Redis clock inside the pointer swap), run_id. A snapshot was served from ``live_at`` until
+the ``live_at`` of the next row of the same project and view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from feature_jobs.settings import Settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.types import StructType
+
+TABLE = "sync_log"
+
+
+@dataclass(frozen=True)
+class SyncLogEntry:
+    """One publish, as recorded in the sync log (fields in the table's column order)."""
+
+    project: str
+    view: str
+    feature_ts: datetime
+    snapshot_date: date
+    delta_version: int
+    definition_version: str
+    row_count: int
+    started_at: datetime
+    live_at: datetime
+    run_id: str
+
+
+def sync_log_schema() -> StructType:
+    """The Spark schema of the sync log."""
+    from pyspark.sql import types as T
+
+    return T.StructType(
+        [
+            T.StructField("project", T.StringType(), False),
+            T.StructField("view", T.StringType(), False),
+            T.StructField("feature_ts", T.TimestampType(), False),
+            T.StructField("snapshot_date", T.DateType(), False),
+            T.StructField("delta_version", T.LongType(), False),
+            T.StructField("definition_version", T.StringType(), False),
+            T.StructField("row_count", T.LongType(), False),
+            T.StructField("started_at", T.TimestampType(), False),
+            T.StructField("live_at", T.TimestampType(), False),
+            T.StructField("run_id", T.StringType(), False),
+        ]
+    )
+
+
+def append_sync_log(spark: SparkSession, settings: Settings, entry: SyncLogEntry) -> None:
+    """Append one publish to the sync log (a blind Delta append; concurrent syncs are fine)."""
+    frame = spark.createDataFrame([astuple(entry)], sync_log_schema())
+    frame.write.format("delta").mode("append").save(settings.system_path(TABLE))
+
+
+def read_sync_log(spark: SparkSession, settings: Settings, view: str | None = None) -> DataFrame:
+    """Publishes of ``settings.project`` (of one view if given); empty before the first.
+
+    Args:
+        spark: the session.
+        settings: gives the table location and the project.
+        view: keep only this view's publishes.
+
+    Returns:
+        A DataFrame with the sync log columns, in the table's column order.
+    """
+    from pyspark.sql import functions as F
+
+    path = settings.system_path(TABLE)
+    if not _exists(spark, path):
+        return spark.createDataFrame([], sync_log_schema())
+    frame = spark.read.format("delta").load(path).where(F.col("project") == settings.project)
+    if view is not None:
+        frame = frame.where(F.col("view") == view)
+    return frame.select(*sync_log_schema().fieldNames())
+
+
+def has_entry(
+    spark: SparkSession, settings: Settings, view: str, feature_ts: datetime, live_at: datetime
+) -> bool:
+    """Whether the publish of ``view`` that went live at ``live_at`` is already logged."""
+    from pyspark.sql import functions as F
+
+    rows = read_sync_log(spark, settings, view).where(
+        (F.col("feature_ts") == F.lit(feature_ts)) & (F.col("live_at") == F.lit(live_at))
+    )
+    return bool(rows.limit(1).count())
+
+
+def _exists(spark: SparkSession, path: str) -> bool:
+    from delta.tables import DeltaTable
+
+    return bool(DeltaTable.isDeltaTable(spark, path))

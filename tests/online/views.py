@@ -1,0 +1,86 @@
+"""Feature definitions the online-store tests publish (independent of the demo ones)."""
+
+from feature_jobs.definitions import (
+    Entity,
+    Feature,
+    FeatureService,
+    FeatureView,
+    Source,
+    build_registry,
+)
+
+user = Entity(name="user", join_keys={"user_id": "long"})
+pair = Entity(name="pair", join_keys={"left_id": "string", "right_id": "string"})
+
+events = Source(
+    name="events",
+    path="raw/events",
+    schema={
+        "user_id": "long",
+        "left_id": "string",
+        "right_id": "string",
+        "amount": "double",
+        "country": "string",
+        "flagged": "boolean",
+        "event_ts": "timestamp",
+    },
+)
+
+user_stats = FeatureView(
+    name="user_stats",
+    entity=user,
+    source=events,
+    owner="tests",
+    max_age="2d",
+    on_stale="default",
+    features=[
+        Feature(name="txn_count_7d", function="count", window="7d"),
+        Feature(name="amount_sum_7d", function="sum", column="amount", window="7d", default=-1.0),
+        Feature(name="last_country", function="last", column="country", window="7d", default="??"),
+        Feature(name="any_flagged_7d", function="max", column="flagged", window="7d"),
+        Feature(name="last_event_ts", function="last", column="event_ts", window="7d"),
+    ],
+)
+
+# Same shape, other staleness policies (the on_stale tests publish all three).
+user_stats_reject = FeatureView(
+    name="user_stats_reject",
+    entity=user,
+    source=events,
+    owner="tests",
+    max_age="1d",
+    on_stale="reject",
+    features=[
+        Feature(name="txn_count_7d", function="count", window="7d"),
+        Feature(name="amount_sum_7d", function="sum", column="amount", window="7d", default=-1.0),
+    ],
+)
+user_stats_serve = FeatureView(
+    name="user_stats_serve",
+    entity=user,
+    source=events,
+    owner="tests",
+    max_age="1d",
+    on_stale="serve",
+    features=[
+        Feature(name="txn_count_7d", function="count", window="7d"),
+        Feature(name="amount_sum_7d", function="sum", column="amount", window="7d", default=-1.0),
+    ],
+)
+
+pair_stats = FeatureView(
+    name="pair_stats",
+    entity=pair,
+    source=events,
+    owner="tests",
+    max_age="2d",
+    features=[Feature(name="pair_amount_7d", function="sum", column="amount", window="7d")],
+)
+
+both = FeatureService(
+    name="both",
+    features=["user_stats:txn_count_7d", "pair_stats:pair_amount_7d", "user_stats:last_country"],
+)
+
+ALL = [user_stats, user_stats_reject, user_stats_serve, pair_stats, both]
+REGISTRY = build_registry(ALL)

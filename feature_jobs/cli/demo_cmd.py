@@ -57,12 +57,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     done = 0
     for view in views:
         view_started = time.monotonic()
-        results = materialize_range(spark, settings, view, days, run_id=run_id)
-        done += len(results)
+
+        def progress(line: str) -> None:
+            nonlocal done
+            done += 1
+            say(f"  [{done}/{total}] {line}")
+
+        results = materialize_range(spark, settings, view, days, run_id=run_id, progress=progress)
         view_rows = sum(r.rows for r in results)
         rows += view_rows
         say(
-            f"[{done}/{total}] {view.name}: {len(results)} snapshots, {view_rows} rows, "
+            f"{view.name}: {len(results)} snapshots, {view_rows} rows, "
             f"version {view.version}, {time.monotonic() - view_started:.1f}s"
         )
     say(

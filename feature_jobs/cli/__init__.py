@@ -23,6 +23,10 @@ COMMAND_MODULES = [
     "list_cmd",
     "materialize_cmd",
     "training_set_cmd",
+    "sync_cmd",
+    "get_cmd",
+    "serve_cmd",
+    "check_cmd",
 ]
 
 

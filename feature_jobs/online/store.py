@@ -95,6 +95,11 @@ class FeatureStore:
         self._schemas: dict[tuple[bytes, tuple[str, ...]], _Schema] = {}
         self._times: dict[bytes, datetime] = {}
 
+    def ping(self) -> None:
+        """Raise OnlineStoreError unless Redis answers."""
+        with redis_errors(self._url):
+            self.client.ping()
+
     def close(self) -> None:
         """Close the Redis connections."""
         self.client.close()

@@ -1,0 +1,1 @@
+"""HTTP serving of online features (FastAPI): ``python -m feature_jobs serve``."""

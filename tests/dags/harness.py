@@ -26,7 +26,9 @@ MARK = "DAG_TEST_RESULT "
 SPARK_CONN = json.dumps({"conn_type": "spark", "host": "local[2]"})
 
 
-def airflow_env(airflow_home: Path, settings: Settings | None = None, **extra: str) -> dict[str, str]:
+def airflow_env(
+    airflow_home: Path, settings: Settings | None = None, **extra: str
+) -> dict[str, str]:
     """Environment of an Airflow process of the tests (no AIRFLOW_* of the caller leaks in)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     env.update(

@@ -27,7 +27,11 @@ def main(argv: list[str]) -> int:
     if bag.import_errors:
         print(MARK + json.dumps({"import_errors": bag.import_errors}), flush=True)
         return 1
-    run = bag.dags[dag_id].test(logical_date=logical, run_conf=conf)
+    try:
+        run = bag.dags[dag_id].test(logical_date=logical, run_conf=conf)
+    except Exception as exc:  # e.g. a conf the DAG's params refuse: no run is created
+        print(MARK + json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
+        return 1
     with create_session() as session:
         tis = run.get_task_instances(session=session)
         states = {ti.task_id: str(ti.state) if ti.state else None for ti in tis}

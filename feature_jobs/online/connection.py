@@ -93,6 +93,11 @@ def redis_errors(url: str) -> Iterator[None]:
         raise OnlineStoreError(
             f"cannot reach Redis at {where} ({_first_line(exc)}); start the server or fix REDIS_URL"
         ) from None
+    except redis.exceptions.NoPermissionError as exc:
+        raise OnlineStoreError(
+            f"Redis at {where} denied the ACL user ({_first_line(exc)}); grant it this "
+            "project's keys (~{<project>:*) or fix the user in REDIS_URL"
+        ) from None
     except redis.ResponseError as exc:
         message = _first_line(exc)
         if "AUTH" in message or "NOPERM" in message:

@@ -36,7 +36,9 @@ def user_rows(n: int) -> list[dict[str, object]]:
 
 def same(a: object, b: object) -> bool:
     if isinstance(a, float) and isinstance(b, float):
-        return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
+        return (math.isnan(a) and math.isnan(b)) or (
+            a == b and math.copysign(1, a) == math.copysign(1, b)
+        )
     return type(a) is type(b) and a == b
 
 
@@ -139,5 +141,7 @@ def test_sync_log_records_the_publish(spark, online_settings):
     assert row["definition_version"] == user_stats.version and row["row_count"] == 5
     assert row["run_id"] == "run-42"
     assert result.live_at is not None
-    assert row["live_at"].replace(tzinfo=UTC) == result.live_at.replace(microsecond=result.live_at.microsecond)
+    assert row["live_at"].replace(tzinfo=UTC) == result.live_at.replace(
+        microsecond=result.live_at.microsecond
+    )
     assert read_sync_log(spark, online_settings, "other_view").count() == 0

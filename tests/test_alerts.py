@@ -8,7 +8,6 @@ import logging
 import threading
 from collections.abc import Iterator
 from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -16,40 +15,14 @@ import pytest
 
 from feature_jobs.alerts import Alert, AlertCheck, send_alert
 from feature_jobs.settings import Settings
-
-
-class _Receiver(BaseHTTPRequestHandler):
-    bodies: list[dict[str, Any]]
-    status = 200
-
-    def do_POST(self) -> None:
-        length = int(self.headers["Content-Length"])
-        self.server.bodies.append(  # type: ignore[attr-defined]
-            {
-                "path": self.path,
-                "type": self.headers["Content-Type"],
-                "body": self.rfile.read(length),
-            }
-        )
-        self.send_response(self.server.status)  # type: ignore[attr-defined]
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args: Any) -> None:
-        pass
+from tests.support.webhook import WebhookReceiver
 
 
 @pytest.fixture
-def webhook() -> Iterator[ThreadingHTTPServer]:
+def webhook() -> Iterator[WebhookReceiver]:
     """A real HTTP server on a free local port recording every POST."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    server.bodies = []  # type: ignore[attr-defined]
-    server.status = 200  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with WebhookReceiver() as receiver:
+        yield receiver
 
 
 def _alert(**overrides: Any) -> Alert:
@@ -74,9 +47,9 @@ def _with(settings: Settings, **changes: Any) -> Settings:
 
 
 def test_failure_alert_reaches_jsonl_and_webhook(
-    settings: Settings, tmp_path: Path, webhook: ThreadingHTTPServer
+    settings: Settings, tmp_path: Path, webhook: WebhookReceiver
 ) -> None:
-    url = f"http://127.0.0.1:{webhook.server_address[1]}/hooks/abc"
+    url = webhook.url
     jsonl = tmp_path / "alerts" / "alerts.jsonl"
     conf = _with(settings, alert_jsonl=jsonl, alert_webhook=url)
 
@@ -101,11 +74,9 @@ def test_failure_alert_reaches_jsonl_and_webhook(
     }
     assert first["report_location"].endswith("run_id='manual__x1'")
 
-    bodies = webhook.bodies  # type: ignore[attr-defined]
-    assert [b["path"] for b in bodies] == ["/hooks/abc", "/hooks/abc"]
-    assert bodies[0]["type"] == "application/json"
-    failure = json.loads(bodies[0]["body"])
-    warning = json.loads(bodies[1]["body"])
+    assert [r["path"] for r in webhook.requests] == ["/hooks/skewless", "/hooks/skewless"]
+    assert webhook.requests[0]["type"] == "application/json"
+    failure, warning = webhook.bodies()
     # Slack-compatible: text fallback, blocks, coloured attachment.
     assert failure["text"].startswith(":red_circle: FAILURE validation.failed")
     assert "view=user_transaction_stats date=2024-03-01 run_id=manual__x1" in failure["text"]
@@ -131,15 +102,14 @@ def test_log_line_distinguishes_failure_and_warning(
 
 
 def test_broken_webhook_is_reported_not_raised(
-    settings: Settings, webhook: ThreadingHTTPServer
+    settings: Settings, webhook: WebhookReceiver
 ) -> None:
-    webhook.status = 400  # type: ignore[attr-defined]
-    url = f"http://127.0.0.1:{webhook.server_address[1]}/"
-    delivery = send_alert(_with(settings, alert_webhook=url), _alert())
+    webhook.status = 400
+    delivery = send_alert(_with(settings, alert_webhook=webhook.url), _alert())
     assert delivery.delivered == ("log",)
     assert "HTTP Error 400" in delivery.failed["webhook"]
     # A client error is not retried: exactly one POST reached the server.
-    assert len(webhook.bodies) == 1  # type: ignore[attr-defined]
+    assert len(webhook.requests) == 1
 
 
 def test_airflow_callback_fields_fill_run_and_date(settings: Settings) -> None:

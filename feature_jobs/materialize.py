@@ -16,7 +16,12 @@ from feature_jobs.offline_store import write_snapshot
 from feature_jobs.settings import Settings
 from feature_jobs.sources import check_rows, read_source
 from feature_jobs.timeutil import snapshot_times, utc_now
-from feature_jobs.transform import check_expressions, compute_snapshot, prepare_events, prune_events
+from feature_jobs.transform import (
+    check_expressions,
+    compute_snapshots,
+    prepare_events,
+    prune_events,
+)
 from feature_jobs.validation.gate import enforce_gate
 
 if TYPE_CHECKING:
@@ -115,16 +120,19 @@ def materialize_range(
     pruned = prune_events(view, events, times[0][1] - view.longest_window, times[-1][1])
     check_rows(pruned, view.source, view.keys, view.name)
     prepared = prepare_events(view, pruned)
+    from pyspark.sql import functions as F
+
+    # Every snapshot of the range in one aggregation, cached; each date is then a cheap
+    # slice that is validated and committed on its own.
+    all_snapshots = compute_snapshots(view, prepared, [ts for _, ts in times])
     if len(times) > 1:
-        prepared = prepared.cache()
+        all_snapshots = all_snapshots.cache()
     results: list[MaterializeResult] = []
     try:
         for day, feature_ts in times:
             started = time.monotonic()
-            snapshot = _with_bookkeeping(
-                compute_snapshot(view, prepared, feature_ts), view, day, run_id, now
-            )
-            snapshot = snapshot.cache()
+            one = all_snapshots.where(F.col("feature_ts") == F.lit(feature_ts))
+            snapshot = _with_bookkeeping(one, view, day, run_id, now).cache()
             try:
                 enforce_gate(
                     spark,
@@ -153,7 +161,7 @@ def materialize_range(
             if progress is not None:
                 progress(result.summary())
     finally:
-        prepared.unpersist()
+        all_snapshots.unpersist()
     return results
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from feature_jobs.definitions import FeatureView
 from feature_jobs.errors import SkewlessError
 from feature_jobs.settings import Settings
+from feature_jobs.timeutil import logical_date
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -36,6 +37,14 @@ class Commit:
 def ts_literal(feature_ts: datetime) -> str:
     """A Spark SQL timestamp literal for a UTC instant (the session zone is UTC)."""
     return f"TIMESTAMP '{feature_ts.strftime('%Y-%m-%d %H:%M:%S')}'"
+
+
+def snapshot_predicate(feature_ts: datetime) -> str:
+    """SQL predicate selecting exactly one snapshot; the partition term lets Delta prune."""
+    return (
+        f"snapshot_date = DATE '{logical_date(feature_ts).isoformat()}' "
+        f"AND feature_ts = {ts_literal(feature_ts)}"
+    )
 
 
 def table_exists(spark: SparkSession, path: str) -> bool:
@@ -73,9 +82,7 @@ def write_snapshot(
         .option("mergeSchema", "true")
     )
     if table_exists(spark, path):
-        writer = writer.mode("overwrite").option(
-            "replaceWhere", f"feature_ts = {ts_literal(feature_ts)}"
-        )
+        writer = writer.mode("overwrite").option("replaceWhere", snapshot_predicate(feature_ts))
     else:
         writer = writer.mode("append").partitionBy("snapshot_date")
     try:

@@ -9,6 +9,7 @@ Steps, each a DataFrame -> DataFrame function:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -53,26 +54,43 @@ def prepare_events(view: FeatureView, pruned: DataFrame) -> DataFrame:
 
 
 def compute_snapshot(view: FeatureView, prepared: DataFrame, feature_ts: datetime) -> DataFrame:
-    """Step 4: one row per entity with an event in ``[C - longest window, C)``.
+    """Step 4 for one snapshot time; see :func:`compute_snapshots`."""
+    return compute_snapshots(view, prepared, [feature_ts])
 
-    Columns: the join keys, then every feature in declared order, then ``feature_ts``.
+
+def compute_snapshots(
+    view: FeatureView, prepared: DataFrame, times: Sequence[datetime]
+) -> DataFrame:
+    """Step 4: for each snapshot time C, one row per entity with an event in its scope.
+
+    An entity's scope at C is ``[C - longest window, C)``. Every event is paired with the
+    snapshot times whose scope holds it (a join against the small, broadcast list of
+    times), so a whole date range is aggregated in a single group-by instead of one Spark
+    job per date. Columns: the join keys, every feature in declared order, ``feature_ts``.
     """
     from pyspark.sql import functions as F
 
-    ts = F.col(view.source.timestamp_column)
-    in_scope = prepared.where(
-        (ts >= F.lit(feature_ts - view.longest_window)) & (ts < F.lit(feature_ts))
-    )
-    aggregates = [_aggregate(view, feature, feature_ts) for feature in view.features]
-    snapshot = in_scope.groupBy(*view.keys).agg(*aggregates)
-    return snapshot.withColumn("feature_ts", F.lit(feature_ts).cast("timestamp"))
+    spark = prepared.sparkSession
+    snapshot_times = spark.createDataFrame([(t,) for t in times], "feature_ts timestamp")
+    event_us = F.unix_micros(F.col(view.source.timestamp_column))
+    snapshot_us = F.unix_micros(F.col("feature_ts"))
+    in_scope = (event_us < snapshot_us) & (event_us >= snapshot_us - _micros(view.longest_window))
+    paired = prepared.join(F.broadcast(snapshot_times), in_scope, "inner")
+    aggregates = [_aggregate(view, feature) for feature in view.features]
+    snapshots = paired.groupBy(*view.keys, "feature_ts").agg(*aggregates)
+    return snapshots.select(*view.keys, *[f.name for f in view.features], "feature_ts")
 
 
-def _aggregate(view: FeatureView, feature: Feature, feature_ts: datetime) -> Column:
+def _micros(duration: timedelta) -> int:
+    return int(duration.total_seconds()) * 1_000_000
+
+
+def _aggregate(view: FeatureView, feature: Feature) -> Column:
     from pyspark.sql import functions as F
 
     source = view.source
-    in_window = F.col(source.timestamp_column) >= F.lit(feature_ts - feature.window_delta)
+    event_us = F.unix_micros(F.col(source.timestamp_column))
+    in_window = event_us >= F.unix_micros(F.col("feature_ts")) - _micros(feature.window_delta)
     where = f"feature {feature.name}"
     if feature.filter:
         # A null predicate counts as false, as in SQL WHERE.

@@ -213,6 +213,7 @@ def test_missing_source_folder_is_a_clear_error(spark, settings: Settings) -> No
 
 def test_hourly_view_commits_one_snapshot_per_hour(spark, settings: Settings) -> None:
     from feature_jobs.definitions import Entity, Feature, FeatureView
+    from tests.feature_jobs.tiny_domain import NO_BATCH_CHECKS
 
     view = FeatureView(
         name="user_hourly",
@@ -221,24 +222,25 @@ def test_hourly_view_commits_one_snapshot_per_hour(spark, settings: Settings) ->
         owner="tests",
         cadence="hourly",
         max_age="2h",
-        features=[Feature(name="count_1h", function="count", window="1h")],
-    )
-    day_start = C - timedelta(days=1)
-    write_events(
-        settings.data_root,
-        [
-            event("h0", 1, 1.0, day_start),
-            event("h5", 1, 1.0, day_start + timedelta(hours=5, minutes=59)),
+        checks=NO_BATCH_CHECKS,
+        features=[
+            Feature(name="count_1h", function="count", window="1h"),
+            Feature(name="count_6h", function="count", window="6h"),
         ],
     )
+    day_start = C - timedelta(days=1)
+    moments = [day_start + timedelta(hours=h) for h in range(-3, 24, 3)]
+    write_events(settings.data_root, [event(f"e{i}", 1, 1.0, m) for i, m in enumerate(moments)])
     results = materialize(spark, settings, view, DAY, now=NOW)
-    assert [r.feature_ts for r in results] == [
-        day_start + timedelta(hours=h + 1) for h in range(24)
-    ]
-    counts = {r.feature_ts: r.rows for r in results}
-    assert counts[day_start + timedelta(hours=1)] == 1
-    assert counts[day_start + timedelta(hours=6)] == 1
-    assert counts[day_start + timedelta(hours=7)] == 0
+    expected_times = [day_start + timedelta(hours=h + 1) for h in range(24)]
+    assert [r.feature_ts for r in results] == expected_times
+    table = read_offline(spark, settings, view).toPandas()
+    assert len(table) == 24
+    for _, row in table.iterrows():
+        c = pd.Timestamp(row["feature_ts"]).tz_localize("UTC").to_pydatetime()
+        assert row["snapshot_date"] == DAY
+        assert row["count_1h"] == sum(c - timedelta(hours=1) <= m < c for m in moments)
+        assert row["count_6h"] == sum(c - timedelta(hours=6) <= m < c for m in moments)
 
 
 def test_expression_on_an_unknown_column_fails_before_any_write(spark, settings: Settings) -> None:

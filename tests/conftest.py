@@ -12,8 +12,8 @@ import pytest
 os.environ.setdefault("TZ", "UTC")
 os.environ.setdefault("SKEWLESS_SHUFFLE_PARTITIONS", "2")
 
-from feature_jobs.settings import Settings  # noqa: E402
-from tests.support.redis_server import RedisServer  # noqa: E402
+from feature_jobs.settings import Settings
+from tests.support.redis_server import RedisServer
 
 
 @pytest.fixture(scope="session")

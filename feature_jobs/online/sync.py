@@ -6,8 +6,8 @@
 3. Skip when a newer snapshot is already live: a backfill never touches what is served.
 4. Register a fresh snapshot token, then let the executors write it (``mapInArrow``,
    pipelined per bucket); only a per-partition row count returns to the driver.
-5. Swap the pointer in one Lua script (refusing to go backwards), retire the superseded
-   snapshot after a grace period, and append the publish to the sync log.
+5. Swap the pointer in one Lua script (refusing to go backwards), append the publish to
+   the sync log, and retire the superseded snapshot after a grace period.
 """
 
 from __future__ import annotations
@@ -133,10 +133,10 @@ def sync(
                 f"snapshot {meta.token} of {name} was retired by a concurrent sync (or "
                 "expired) before going live; re-run the sync"
             )
+        _log(spark, settings, client, name, meta, outcome.live_at)
         if outcome.previous_token:
             P.retire(client, project, name, outcome.previous_token, grace)
         P.retire_superseded(client, project, name, clock(), grace, abandoned_after, [meta.token])
-        _log(spark, settings, client, name, meta, outcome.live_at)
         return result(True, "published", meta.token, outcome.live_at)
 
 

@@ -38,5 +38,8 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+airflow: setup
+	$(BIN)/python scripts/airflow_local.py $(AIRFLOW_ARGS)
+
 clean:
 	rm -rf data .pytest_cache .mypy_cache .ruff_cache

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from feature_jobs.definitions import FeatureView
-from feature_jobs.errors import TimeSemanticsError, UnsafeInputError
+from feature_jobs.errors import SkewlessError, TimeSemanticsError, UnsafeInputError
 from feature_jobs.offline_store import write_snapshot
 from feature_jobs.settings import Settings
 from feature_jobs.sources import check_rows, read_source
@@ -179,3 +181,52 @@ def _with_bookkeeping(
         F.lit(run_id).alias("run_id"),
         F.lit(now).cast("timestamp").alias("materialized_at"),
     )
+
+
+@dataclass(frozen=True)
+class ViewOutcome:
+    """What happened to one view in a multi-view run."""
+
+    view: str
+    results: tuple[MaterializeResult, ...]
+    error: SkewlessError | None
+
+
+def materialize_views(
+    spark: SparkSession,
+    settings: Settings,
+    views: Sequence[FeatureView],
+    days: Sequence[date],
+    *,
+    run_id: str | None = None,
+    allow_unvalidated: bool = False,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    parallelism: int = 3,
+) -> list[ViewOutcome]:
+    """Materialize several views, each in its own driver thread.
+
+    Most of a snapshot's wall time is driver-side latency (Delta log, job scheduling), so
+    views proceed side by side on one Spark session. A view that fails does not stop the
+    others, as in the daily DAG; the caller decides how to report failures.
+    """
+    run_id = run_id or new_run_id(now)
+    lock = threading.Lock()
+
+    def locked_progress(line: str) -> None:
+        if progress is not None:
+            with lock:
+                progress(line)
+
+    def one(view: FeatureView) -> ViewOutcome:
+        try:
+            results = materialize_range(
+                spark, settings, view, days, run_id=run_id,
+                allow_unvalidated=allow_unvalidated, now=now, progress=locked_progress,
+            )  # fmt: skip
+            return ViewOutcome(view.name, tuple(results), None)
+        except SkewlessError as exc:
+            return ViewOutcome(view.name, (), exc)
+
+    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="view") as pool:
+        return list(pool.map(one, views))

@@ -7,7 +7,8 @@ import time
 from datetime import date, timedelta
 
 from feature_jobs.cli.common import say, selected_views, start_spark
-from feature_jobs.materialize import materialize_range, new_run_id
+from feature_jobs.cli.materialize_cmd import Counter, report_outcomes
+from feature_jobs.materialize import materialize_views
 from feature_jobs.settings import Settings
 from feature_jobs.timeutil import date_range, parse_date
 
@@ -50,26 +51,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     spark = start_spark(settings, "skewless-demo")
     views = selected_views(settings, None)
     days = demo_days(end, args.days)
-    run_id = new_run_id()
-    rows = 0
     total = len(views) * len(days)
     say(f"materializing {len(views)} views x {len(days)} days = {total} snapshots")
-    done = 0
-    for view in views:
-        view_started = time.monotonic()
-
-        def progress(line: str) -> None:
-            nonlocal done
-            done += 1
-            say(f"  [{done}/{total}] {line}")
-
-        results = materialize_range(spark, settings, view, days, run_id=run_id, progress=progress)
-        view_rows = sum(r.rows for r in results)
-        rows += view_rows
-        say(
-            f"{view.name}: {len(results)} snapshots, {view_rows} rows, "
-            f"version {view.version}, {time.monotonic() - view_started:.1f}s"
-        )
+    counter = Counter(total)
+    outcomes = materialize_views(spark, settings, views, days, progress=counter.say)
+    code = report_outcomes(outcomes)
+    if code:
+        return code
+    rows = sum(r.rows for outcome in outcomes for r in outcome.results)
     say(
         f"demo done in {time.monotonic() - started:.0f}s: {rows} feature rows materialized "
         f"into {settings.delta_root}/offline"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from datetime import date
 
 from feature_jobs.cli.common import say, selected_views, start_spark
 from feature_jobs.errors import UnsafeInputError
-from feature_jobs.materialize import materialize_range
+from feature_jobs.materialize import ViewOutcome, materialize_views
 from feature_jobs.settings import Settings
-from feature_jobs.timeutil import date_range, parse_date
+from feature_jobs.timeutil import date_range, parse_date, snapshot_times
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -51,24 +52,41 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.allow_unvalidated:
         logging.getLogger("skewless").warning("materialize runs with --allow-unvalidated")
     spark = start_spark(settings, "skewless-materialize")
-    total = len(views) * len(days)
+    total = sum(len(snapshot_times(day, v.cadence_delta)) for v in views for day in days)
     say(f"materializing {len(views)} view(s) x {len(days)} date(s) = {total} snapshot(s)")
-    done = 0
-    for view in views:
+    counter = Counter(total)
+    outcomes = materialize_views(
+        spark,
+        settings,
+        views,
+        days,
+        run_id=args.run_id,
+        allow_unvalidated=args.allow_unvalidated,
+        progress=counter.say,
+    )
+    return report_outcomes(outcomes)
 
-        def progress(line: str) -> None:
-            nonlocal done
-            done += 1
-            say(f"[{done}/{total}] {line}")
 
-        materialize_range(
-            spark,
-            settings,
-            view,
-            days,
-            run_id=args.run_id,
-            allow_unvalidated=args.allow_unvalidated,
-            progress=progress,
-        )
-    say(f"done: {done} snapshot(s) committed")
-    return 0
+class Counter:
+    """Numbers progress lines ``[done/total]``."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+
+    def say(self, line: str) -> None:
+        self.done += 1
+        say(f"  [{self.done}/{self.total}] {line}")
+
+
+def report_outcomes(outcomes: list[ViewOutcome]) -> int:
+    """One summary line per view; an ``error:`` line per failed view; the exit code."""
+    code = 0
+    for outcome in outcomes:
+        rows = sum(r.rows for r in outcome.results)
+        if outcome.error is None:
+            say(f"{outcome.view}: {len(outcome.results)} snapshot(s), {rows} rows committed")
+        else:
+            print(f"error: {outcome.error}", file=sys.stderr, flush=True)
+            code = max(code, outcome.error.exit_code)
+    return code

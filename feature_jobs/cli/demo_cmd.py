@@ -6,15 +6,17 @@ import argparse
 import time
 from datetime import date, timedelta
 
-from feature_jobs.cli.common import say, selected_views, start_spark
+from feature_jobs.cli.common import registry, say, selected_views, start_spark
 from feature_jobs.cli.materialize_cmd import Counter, report_outcomes
+from feature_jobs.demo.showcase import build_label_training_set, publish_latest, show_lookups
 from feature_jobs.materialize import materialize_views
 from feature_jobs.settings import Settings
-from feature_jobs.timeutil import date_range, parse_date
+from feature_jobs.timeutil import date_range, parse_date, utc_now
 
-#: The default demo ends on the EU daylight-saving change, after the US one: DST dates
-#: must behave like any other UTC day, and the demo shows they do.
-DEFAULT_END = "2026-03-29"
+
+def default_end() -> str:
+    """Yesterday (UTC): the latest complete day, so what the demo serves is fresh."""
+    return (utc_now().date() - timedelta(days=1)).isoformat()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -26,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "SKEWLESS_DATA_ROOT, then materialize every view for every day.",
     )
     parser.add_argument("--days", type=int, default=45, help="days of history (default 45)")
-    parser.add_argument("--end", default=DEFAULT_END, help=f"last day (default {DEFAULT_END})")
+    parser.add_argument("--end", default=default_end(), help="last day (default: yesterday, UTC)")
     parser.add_argument("--users", type=int, default=2000, help="number of users")
     parser.add_argument("--merchants", type=int, default=200, help="number of merchants")
     parser.add_argument("--seed", type=int, default=7, help="random seed")
@@ -59,10 +61,24 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if code:
         return code
     rows = sum(r.rows for outcome in outcomes for r in outcome.results)
-    say(
-        f"demo done in {time.monotonic() - started:.0f}s: {rows} feature rows materialized "
-        f"into {settings.delta_root}/offline"
+    say(f"{rows} feature rows materialized into {settings.delta_root}/offline")
+    reg = registry(settings)
+    say(f"publishing the snapshots of {end} to Redis ...")
+    publish_latest(spark, settings, reg, end, say)
+    say("online lookups (fraud_model_v1), as served now:")
+    show_lookups(
+        settings,
+        reg,
+        [
+            {"user_id": 1, "merchant_id": 10_001},
+            {"user_id": 2, "merchant_id": 10_002},
+            {"user_id": 999_999, "merchant_id": 999_999},
+        ],
+        say,
     )
+    say("building the point-in-time training set of the chargeback labels ...")
+    build_label_training_set(spark, settings, reg, say)
+    say(f"demo done in {time.monotonic() - started:.0f}s")
     return 0
 
 

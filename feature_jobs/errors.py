@@ -53,3 +53,9 @@ class UnsafeInputError(SkewlessError):
 
 class OnlineRequestError(SkewlessError):
     """An online read request is invalid (unknown feature, missing or mistyped key, too big)."""
+
+
+class LockHeld(SkewlessError):
+    """Another run of the same step, view and date holds its lock; try again later."""
+
+    exit_code = 75  # EX_TEMPFAIL: transient, so Airflow's retry policy retries it

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from feature_jobs.definitions import FeatureView
 from feature_jobs.errors import SkewlessError, TimeSemanticsError, UnsafeInputError
+from feature_jobs.locks import run_locked
 from feature_jobs.offline_store import write_snapshot
 from feature_jobs.settings import Settings
 from feature_jobs.sources import check_rows, read_source
@@ -85,6 +86,8 @@ def materialize(
     )
 
 
+# One run per view and date: a second one started meanwhile fails with LockHeld.
+@run_locked("materialize", "data")
 def materialize_range(
     spark: SparkSession,
     settings: Settings,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from feature_jobs.definitions import FeatureView
 from feature_jobs.errors import OnlineStoreError
+from feature_jobs.locks import run_locked
 from feature_jobs.online import keys as K
 from feature_jobs.online import publish as P
 from feature_jobs.online.connection import Client, connect, online_url, redis_errors
@@ -60,6 +61,8 @@ def default_ttl(view: FeatureView) -> timedelta:
     return max(MIN_TTL, 3 * view.max_age_delta + view.cadence_delta)
 
 
+# One sync per view and date at a time (a lock in Redis); a second one fails with LockHeld.
+@run_locked("sync", "online")
 def sync(
     spark: SparkSession,
     settings: Settings,

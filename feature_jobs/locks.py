@@ -1,0 +1,318 @@
+"""Run locks: at most one materialize (or sync) of a view and date runs at a time.
+
+Two runs of the same view and date started together (an Airflow retry racing a manual
+re-run, two schedulers) must not both write: one takes the lock, the other fails at once
+with :class:`LockHeld` (exit code 75, "try again later", which Airflow retries).
+
+A lock is a small record with an **owner token**, the owner's host, pid and run id, and an
+**expiry**. The owner renews it from a background thread while it runs, so a long job
+keeps it and a crashed one loses it when it expires. A lock whose owner process is gone
+(same host, dead pid: a SIGKILLed driver) is taken over at once, so a re-run after a crash
+does not wait for the expiry. Only the owner token can renew or release a lock.
+
+Where locks live, next to what they protect:
+
+* materialize: a file ``<delta_root>/_skewless/locks/<step>/<view>/<date>.lock`` created
+  with ``O_EXCL`` when the Delta root is a local (or NFS) folder; in Redis when it is a URI
+  such as ``s3a://`` (object stores have no exclusive create);
+* sync: always Redis, key ``{<project>:<view>}:lock:<step>:<date>`` (``SET NX PX``).
+
+:func:`run_locked` wraps a job function (``materialize_range``, ``sync``) so the jobs
+themselves only carry one decorator line.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal, Protocol, TypeVar
+
+from feature_jobs.errors import LockHeld
+from feature_jobs.settings import Settings
+
+log = logging.getLogger("skewless.locks")
+
+#: A lock not renewed for this long is free; renewed every third of it while the job runs.
+DEFAULT_TTL_S = 600.0
+#: A lock file still empty after this long belongs to a process that died while creating it.
+_UNWRITTEN_GRACE_S = 30.0
+Where = Literal["data", "online"]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Backend(Protocol):
+    def errors(self) -> AbstractContextManager[None]:
+        """Turns the backend's own exceptions into one-line skewless errors."""
+
+    def close(self) -> None: ...
+
+    def try_acquire(self, key: str, record: dict[str, Any], ttl_s: float) -> dict[str, Any] | None:
+        """Take ``key`` (or a stale holder's); return the current holder when held."""
+
+    def renew(self, key: str, token: str, ttl_s: float) -> bool: ...
+
+    def release(self, key: str, token: str) -> None: ...
+
+
+def _stale(holder: dict[str, Any], *, check_expiry: bool = True) -> bool:
+    """Expired, or owned by a process of this host that no longer exists."""
+    if check_expiry and float(holder.get("expires_at", 0)) < time.time():
+        return True
+    if holder.get("host") != socket.gethostname():
+        return False
+    try:
+        os.kill(int(holder.get("pid", 0)), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError):
+        return False
+    return False
+
+
+class _FileBackend:
+    """Lock files in a local folder; ``O_EXCL`` makes the create atomic."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def errors(self) -> AbstractContextManager[None]:
+        return nullcontext()
+
+    def close(self) -> None:
+        pass
+
+    def _path(self, key: str) -> Path:
+        return self.folder / f"{key}.lock"
+
+    def try_acquire(self, key: str, record: dict[str, Any], ttl_s: float) -> dict[str, Any] | None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(3):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                holder = _read(path)
+                if holder is None and _age_s(path) < _UNWRITTEN_GRACE_S:
+                    return {"token": "?", "note": "being written"}
+                if holder is not None and not _stale(holder):
+                    return holder
+                # Move the stale file aside under a unique name: of two racing breakers,
+                # only one rename succeeds; the other sees the file gone and retries.
+                aside = path.with_name(f"{path.name}.stale-{record['token']}")
+                try:
+                    os.rename(path, aside)
+                except FileNotFoundError:
+                    continue
+                aside.unlink(missing_ok=True)
+                log.warning("took over stale lock %s from %s", key, holder)
+                continue
+            with os.fdopen(fd, "w") as handle:
+                json.dump(record, handle)
+            return None
+        return _read(path) or {"token": "?"}
+
+    def renew(self, key: str, token: str, ttl_s: float) -> bool:
+        path = self._path(key)
+        holder = _read(path)
+        if holder is None or holder.get("token") != token:
+            return False
+        holder["expires_at"] = time.time() + ttl_s
+        staged = path.with_name(f"{path.name}.{token}.tmp")
+        staged.write_text(json.dumps(holder))
+        os.replace(staged, path)
+        return True
+
+    def release(self, key: str, token: str) -> None:
+        path = self._path(key)
+        holder = _read(path)
+        if holder is not None and holder.get("token") == token:
+            path.unlink(missing_ok=True)
+
+
+def _age_s(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+#: Take over KEYS[1] only if it still holds ARGV[1] (the stale record we looked at).
+_TAKE_OVER = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0
+"""
+#: Renew (ARGV[2] = ms) or, with ARGV[2] = '0', delete KEYS[1] if its token is ARGV[1].
+_IF_OWNER = """
+local current = redis.call('GET', KEYS[1])
+if not current or cjson.decode(current)['token'] ~= ARGV[1] then
+  return 0
+end
+if ARGV[2] == '0' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+"""
+
+
+class _RedisBackend:
+    """Lock keys in the online Redis, inside the view's hash tag (ACL: the project prefix)."""
+
+    def __init__(self, url: str, project: str, view: str) -> None:
+        from feature_jobs.online.connection import connect
+
+        self.url = url
+        with self.errors():
+            self.client = connect(url)
+        self.prefix = "{" + project + ":" + view + "}:lock:"
+
+    def errors(self) -> AbstractContextManager[None]:
+        from feature_jobs.online.connection import redis_errors
+
+        return redis_errors(self.url)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def try_acquire(self, key: str, record: dict[str, Any], ttl_s: float) -> dict[str, Any] | None:
+        name, text, ms = self.prefix + key, json.dumps(record), str(int(ttl_s * 1000))
+        for _ in range(3):
+            if self.client.set(name, text, nx=True, px=int(ms)):
+                return None
+            raw = self.client.get(name)
+            if raw is None:
+                continue
+            holder = json.loads(raw)
+            # Redis expires the key itself (renewals move its TTL, not the record).
+            if not _stale(holder, check_expiry=False):
+                return dict(holder)
+            if self.client.eval(_TAKE_OVER, 1, name, raw, text, ms):
+                log.warning("took over stale lock %s from %s", name, holder)
+                return None
+        return {"token": "?"}
+
+    def renew(self, key: str, token: str, ttl_s: float) -> bool:
+        return bool(self.client.eval(_IF_OWNER, 1, self.prefix + key, token, int(ttl_s * 1000)))
+
+    def release(self, key: str, token: str) -> None:
+        self.client.eval(_IF_OWNER, 1, self.prefix + key, token, "0")
+
+
+def _backend(settings: Settings, where: Where, view: str) -> _Backend:
+    if where == "data" and "://" not in settings.delta_root:
+        return _FileBackend(Path(settings.system_path("locks")))
+    from feature_jobs.online.connection import online_url
+
+    return _RedisBackend(online_url(settings), settings.project, view)
+
+
+@contextmanager
+def run_lock(
+    settings: Settings,
+    where: Where,
+    step: str,
+    view: str,
+    days: Sequence[date],
+    run_id: str | None,
+    ttl_s: float = DEFAULT_TTL_S,
+) -> Iterator[str]:
+    """Hold the locks of ``step`` for ``view`` and every date in ``days``; yield the token.
+
+    Raises:
+        LockHeld: another live run holds one of them (none is kept then).
+    """
+    backend = _backend(settings, where, view)
+    token = uuid.uuid4().hex
+    record = {
+        "token": token,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "run_id": run_id,
+        "acquired_at": time.time(),
+        "expires_at": time.time() + ttl_s,
+    }
+    keys = [f"{step}/{view}/{day.isoformat()}" for day in sorted(set(days))]
+    taken: list[str] = []
+    stop = threading.Event()
+    renewer: threading.Thread | None = None
+    try:
+        for key in keys:
+            with backend.errors():
+                holder = backend.try_acquire(key, record, ttl_s)
+            if holder is not None:
+                raise LockHeld(
+                    f"{step} of {view} for {key.rsplit('/', 1)[1]} is already running (run "
+                    f"{holder.get('run_id')}, pid {holder.get('pid')} on {holder.get('host')}); "
+                    "wait for it to finish, then re-run if needed"
+                )
+            taken.append(key)
+        renewer = threading.Thread(
+            target=_renew_until, args=(backend, taken, token, ttl_s, stop), daemon=True
+        )
+        renewer.start()
+        yield token
+    finally:
+        stop.set()
+        if renewer is not None:
+            renewer.join(timeout=10)
+        for key in taken:
+            try:
+                backend.release(key, token)
+            except Exception as exc:  # the lock then expires on its own
+                log.warning("could not release lock %s: %s", key, exc)
+        backend.close()
+
+
+def _renew_until(
+    backend: _Backend, keys: list[str], token: str, ttl_s: float, stop: threading.Event
+) -> None:
+    while not stop.wait(ttl_s / 3):
+        for key in keys:
+            try:
+                if not backend.renew(key, token, ttl_s):
+                    log.error("lock %s was lost (expired and taken over)", key)
+            except Exception as exc:
+                log.warning("could not renew lock %s: %s", key, exc)
+
+
+def run_locked(step: str, where: Where) -> Callable[[F], F]:
+    """Decorate a job ``f(spark, settings, view, day|days, ..., run_id=...)`` with its lock."""
+
+    def decorate(function: F) -> F:
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(*args, **kwargs)
+            values = bound.arguments
+            days = values["days"] if "days" in values else [values["day"]]
+            settings, view = values["settings"], values["view"]
+            with run_lock(settings, where, step, view.name, list(days), values.get("run_id")):
+                return function(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

@@ -36,6 +36,18 @@ def decode_values(raw: bytes, timestamp_positions: Sequence[int] = ()) -> list[A
     return values
 
 
+def decode_many(raws: Sequence[bytes], timestamp_positions: Sequence[int] = ()) -> list[list[Any]]:
+    """Decode many stored value arrays with one parser call (the read path's batch form)."""
+    if not raws:
+        return []
+    rows: list[list[Any]] = _DECODE((b"[" + b",".join(raws) + b"]").decode("utf-8"))
+    for values in rows if timestamp_positions else ():
+        for position in timestamp_positions:
+            if values[position] is not None:
+                values[position] = micros_to_datetime(values[position])
+    return rows
+
+
 def datetime_to_micros(value: datetime) -> int:
     """Microseconds since the epoch of an aware datetime (exact, no float rounding)."""
     delta = value - _EPOCH

@@ -32,6 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--users", type=int, default=2000, help="number of users")
     parser.add_argument("--merchants", type=int, default=200, help="number of merchants")
     parser.add_argument("--seed", type=int, default=7, help="random seed")
+    parser.add_argument(
+        "--inject-bad-data",
+        action="store_true",
+        help="append bad transactions on the last day: its snapshots fail validation, are "
+        "quarantined with a report, an alert is sent, nothing of that day is published",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -50,6 +56,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         seed=args.seed,
     )
     say(f"  {summary}")
+    if args.inject_bad_data:
+        from feature_jobs.demo.bad_data import inject_bad_data
+
+        say(f"  {inject_bad_data(settings.data_root, end).line()}")
     spark = start_spark(settings, "skewless-demo")
     views = selected_views(settings, None)
     days = demo_days(end, args.days)

@@ -7,10 +7,11 @@ BIN := $(VENV)/bin
 JARS_DIR := $(CURDIR)/.cache/jars
 export SKEWLESS_JARS_DIR ?= $(JARS_DIR)
 
-.PHONY: setup demo test lint typecheck check airflow clean help
+.PHONY: setup demo test lint typecheck check airflow clean help cluster-demo
 
 help:
 	@echo "make demo      generate demo data, materialize, validate, sync and query every view"
+	@echo "make cluster-demo  the same demo on a local Spark standalone cluster"
 	@echo "make test      run the whole test suite (real Spark, Delta, redis-server, Airflow)"
 	@echo "make lint      ruff + mypy"
 	@echo "make airflow   start Airflow standalone with the skewless DAGs"
@@ -29,6 +30,10 @@ $(JARS_DIR)/.fetched: $(VENV)/.installed
 
 demo: setup
 	$(BIN)/python -m feature_jobs demo $(DEMO_ARGS)
+
+# The same demo on a real Spark standalone cluster (master + worker on 127.0.0.1).
+cluster-demo: setup
+	$(BIN)/python scripts/cluster_demo.py $(CLUSTER_DEMO_ARGS)
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -59,3 +59,9 @@ class LockHeld(SkewlessError):
     """Another run of the same step, view and date holds its lock; try again later."""
 
     exit_code = 75  # EX_TEMPFAIL: transient, so Airflow's retry policy retries it
+
+
+class VacuumRefused(SkewlessError):
+    """A VACUUM would delete files a training manifest still needs (or Delta refused it)."""
+
+    exit_code = 3

@@ -49,6 +49,9 @@ DEFAULT_TTL_S = 600.0
 _UNWRITTEN_GRACE_S = 30.0
 Where = Literal["data", "online"]
 F = TypeVar("F", bound=Callable[..., Any])
+#: Tokens of the locks this process holds now: a record naming this pid with another
+#: token was left by an earlier run of this process whose release failed (Redis down).
+_HELD: set[str] = set()
 
 
 class _Backend(Protocol):
@@ -71,6 +74,8 @@ def _stale(holder: dict[str, Any], *, check_expiry: bool = True) -> bool:
         return True
     if holder.get("host") != socket.gethostname():
         return False
+    if holder.get("pid") == os.getpid():
+        return holder.get("token") not in _HELD
     try:
         os.kill(int(holder.get("pid", 0)), 0)
     except ProcessLookupError:
@@ -258,6 +263,7 @@ def run_lock(
     taken: list[str] = []
     stop = threading.Event()
     renewer: threading.Thread | None = None
+    _HELD.add(token)  # before the record exists, so no thread of ours takes it for stale
     try:
         for key in keys:
             with backend.errors():
@@ -275,6 +281,7 @@ def run_lock(
         renewer.start()
         yield token
     finally:
+        _HELD.discard(token)
         stop.set()
         if renewer is not None:
             renewer.join(timeout=10)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from importlib import import_module
 
 from feature_jobs.errors import SkewlessError
+from feature_jobs.redaction import install_log_redaction, redact_text
 from feature_jobs.settings import Settings
 
 #: Modules under feature_jobs.cli, one per subcommand, in the order --help lists them.
@@ -27,6 +28,7 @@ COMMAND_MODULES = [
     "get_cmd",
     "serve_cmd",
     "check_cmd",
+    "vacuum_cmd",
 ]
 
 
@@ -47,11 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; return its exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    install_log_redaction()  # credentials come from the environment; never print them
     try:
         settings = Settings.from_env()
         return int(args.handler(args, settings))
     except SkewlessError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
+        print(f"error: {redact_text(str(exc))}", file=sys.stderr, flush=True)
         return exc.exit_code
     except KeyboardInterrupt:
         print("error: interrupted; nothing was published by the unfinished step", file=sys.stderr)
@@ -59,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("SKEWLESS_DEBUG"):
             traceback.print_exc()
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        first_line = redact_text(str(exc).strip().splitlines()[0]) if str(exc).strip() else ""
         print(
             f"error: unexpected {type(exc).__name__}: {first_line} "
             "(set SKEWLESS_DEBUG=1 for the traceback)",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from feature_jobs.cli.common import say, selected_views, start_spark
+from feature_jobs.cli.common import checked_run_id, say, selected_views, start_spark
 from feature_jobs.errors import UnsafeInputError
 from feature_jobs.online.check import check, send_check_alert
 from feature_jobs.online.offline_snapshot import latest_snapshot_date
@@ -41,6 +41,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise UnsafeInputError(f"--threshold {args.threshold}: give a rate between 0 and 1")
     views = selected_views(settings, args.view)
     day = parse_date(args.date) if args.date else None
+    checked_run_id(args.run_id)
     spark = start_spark(settings, "skewless-check")
     failed = []
     for view in views:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from feature_jobs.cli.common import say, selected_views, start_spark
+from feature_jobs.cli.common import checked_run_id, say, selected_views, start_spark
 from feature_jobs.online.offline_snapshot import latest_snapshot_date
 from feature_jobs.online.sync import sync
 from feature_jobs.settings import Settings
@@ -24,17 +24,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--view", action="append", help="view name (repeatable)")
     parser.add_argument("--date", help="logical date YYYY-MM-DD (default: latest materialized)")
     parser.add_argument("--run-id", help="run id recorded in the sync log")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="publish even a snapshot with under half the entities of the live one",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     views = selected_views(settings, args.view)
     day = parse_date(args.date) if args.date else None
+    checked_run_id(args.run_id)
     spark = start_spark(settings, "skewless-sync")
     for i, view in enumerate(views, start=1):
         target = day or latest_snapshot_date(spark, settings, view)
         say(f"[{i}/{len(views)}] syncing {view.name} {target}...")
-        result = sync(spark, settings, view, target, run_id=args.run_id)
+        result = sync(spark, settings, view, target, run_id=args.run_id, force=args.force)
         if result.published:
             say(
                 f"[{i}/{len(views)}] {view.name} {target}: {result.rows} entities live "

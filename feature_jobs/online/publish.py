@@ -79,12 +79,13 @@ class LivePointer:
 
 @dataclass(frozen=True)
 class GoLiveResult:
-    """Outcome of :func:`go_live`: ``ok``, ``newer`` (refused) or ``gone``."""
+    """Outcome of :func:`go_live`: ``ok``, ``newer`` (refused), ``gone`` or ``incomplete``."""
 
     status: str
     previous_token: str | None = None
     live_at: datetime | None = None
     newer_ts: datetime | None = None
+    detail: str = ""
 
 
 def read_live(client: Client, project: str, view: str) -> LivePointer | None:
@@ -175,6 +176,8 @@ def go_live(client: Client, project: str, view: str, token: str, ttl: timedelta)
     if status == "newer":
         newer_ts = micros_to_datetime(int(_text(reply[2])))
         return GoLiveResult("newer", _text(reply[1]), newer_ts=newer_ts)
+    if status == "incomplete":
+        return GoLiveResult("incomplete", detail=f"{_text(reply[1])} of {_text(reply[2])} entities")
     return GoLiveResult("gone")
 
 

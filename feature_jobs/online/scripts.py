@@ -35,7 +35,9 @@ return out
 #: KEYS: live pointer, snapshot registry, metadata of the new snapshot.
 #: ARGV: token, TTL of the pointer in milliseconds.
 #: Returns {'ok', previous token or '', live_at micros} | {'newer', token, ts, version}
-#: | {'gone'} (the snapshot was retired by a concurrent sync or expired).
+#: | {'gone'} (the snapshot was retired by a concurrent sync or expired)
+#: | {'incomplete', entities stored, entities expected} (Redis lost some of its writes:
+#: a restart without persistence, an eviction); the entity count is O(buckets) HLENs.
 GO_LIVE = """
 local token = ARGV[1]
 if not redis.call('ZSCORE', KEYS[2], token) or redis.call('EXISTS', KEYS[3]) == 0 then
@@ -49,6 +51,14 @@ if cur[1] then
   if cur_ts > new_ts or (cur_ts == new_ts and tonumber(cur[3]) > new_version) then
     return {'newer', cur[1], cur[2], cur[3]}
   end
+end
+local m = redis.call('HMGET', KEYS[3], 'prefix', 'buckets', 'rows')
+local stored = 0
+for b = 0, tonumber(m[2]) - 1 do
+  stored = stored + redis.call('HLEN', m[1] .. b)
+end
+if stored ~= tonumber(m[3]) then
+  return {'incomplete', tostring(stored), m[3]}
 end
 local now = redis.call('TIME')
 local live_at = now[1] .. string.format('%06d', tonumber(now[2]))

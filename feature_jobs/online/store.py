@@ -28,6 +28,7 @@ from feature_jobs.errors import DefinitionError, OnlineRequestError
 from feature_jobs.online import keys as K
 from feature_jobs.online.codec import decode_values, micros_to_datetime
 from feature_jobs.online.connection import Client, connect, is_cluster, online_url, redis_errors
+from feature_jobs.online.guards import check_read_key
 from feature_jobs.online.response import OnlineResponse
 from feature_jobs.online.scripts import READ
 from feature_jobs.serving_rule import Fill, Outcome, Status, decide, fill_value, is_stale
@@ -182,6 +183,7 @@ class FeatureStore:
                     f"entity row {i} is a {type(row).__name__}; give a mapping of join keys"
                 )
             field = K.encode_entity(K.check_entity(row, join_keys, f"entity row {i}"))
+            check_read_key(field, f"entity row {i}")
             args.append(field)
             args.append(K.key_hash(field))
         return args

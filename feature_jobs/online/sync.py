@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from feature_jobs.definitions import FeatureView
 from feature_jobs.errors import OnlineStoreError
 from feature_jobs.locks import run_locked
+from feature_jobs.online import guards as G
 from feature_jobs.online import keys as K
 from feature_jobs.online import publish as P
 from feature_jobs.online.connection import Client, connect, online_url, redis_errors
@@ -29,6 +30,7 @@ from feature_jobs.online.offline_snapshot import OfflineSnapshot, pinned_snapsho
 from feature_jobs.online.sync_log import SyncLogEntry, append_sync_log, has_entry
 from feature_jobs.online.writer import RESULT_SCHEMA, PartitionWriter
 from feature_jobs.settings import Settings
+from feature_jobs.spark.task_errors import raise_task_error
 from feature_jobs.timeutil import require_utc, utc_now
 
 if TYPE_CHECKING:
@@ -62,6 +64,7 @@ def default_ttl(view: FeatureView) -> timedelta:
 
 
 # One sync per view and date at a time (a lock in Redis); a second one fails with LockHeld.
+@G.alert_on_failure
 @run_locked("sync", "online")
 def sync(
     spark: SparkSession,
@@ -74,6 +77,7 @@ def sync(
     grace: timedelta = P.DEFAULT_GRACE,
     abandoned_after: timedelta = P.DEFAULT_ABANDONED_AFTER,
     ttl: timedelta | None = None,
+    force: bool = False,
 ) -> SyncResult:
     """Publish the snapshot of ``view`` for logical date ``day`` to the online store.
 
@@ -87,6 +91,7 @@ def sync(
         grace: how long a superseded snapshot stays readable after the swap.
         abandoned_after: age after which a never-published snapshot is deleted.
         ttl: TTL of the published keys (default :func:`default_ttl`).
+        force: publish even a snapshot with under half the live one's rows.
 
     Returns:
         A :class:`SyncResult`; ``published`` is False when a newer snapshot is live.
@@ -120,6 +125,8 @@ def sync(
                 f"live snapshot {live.meta.feature_ts.isoformat()} (table version "
                 f"{live.meta.delta_version}) is newer; what is served stays as it is",
             )
+        # A collapsed snapshot (half the entities gone) is refused unless forced.
+        G.check_shrink(name, live.meta if live else None, snapshot.rows, force)
         meta = _meta(view, day, snapshot, run_id, started_at)
         P.register(client, project, name, meta, ttl)
         try:
@@ -131,6 +138,12 @@ def sync(
         if outcome.status == "newer":
             P.retire(client, project, name, meta.token, timedelta(0))
             return result(False, f"a newer snapshot ({outcome.newer_ts}) went live meanwhile")
+        if outcome.status == "incomplete":  # Redis lost some of it (restart, eviction)
+            P.retire(client, project, name, meta.token, timedelta(0))
+            raise OnlineStoreError(
+                f"snapshot {meta.token} of {name} is incomplete in Redis ({outcome.detail}): "
+                "the server lost writes; nothing was published - re-run the sync"
+            )
         if outcome.status == "gone" or outcome.live_at is None:
             raise OnlineStoreError(
                 f"snapshot {meta.token} of {name} was retired by a concurrent sync (or "
@@ -196,7 +209,10 @@ def _write(
         ),
         ttl_ms=int((ttl + P.DATA_TTL_SLACK).total_seconds() * 1000),
     )
-    counts = snapshot.frame.mapInArrow(writer, RESULT_SCHEMA).collect()
+    try:
+        counts = snapshot.frame.mapInArrow(writer, RESULT_SCHEMA).collect()
+    except Exception as exc:  # an executor's one-line error, not Spark's wrapper
+        raise_task_error(exc)
     written = sum(int(row["rows"]) for row in counts)
     if written != snapshot.rows:
         raise OnlineStoreError(

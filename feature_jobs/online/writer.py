@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from feature_jobs.online.codec import encode_values
 from feature_jobs.online.connection import connect, redis_errors
+from feature_jobs.online.guards import check_sizes
 from feature_jobs.online.keys import encode_part
 from feature_jobs.online.publish import write_batch
 
@@ -56,6 +57,7 @@ class PartitionWriter:
                     client = connect(self.url)
                 fields = self._fields(batch)
                 values = encode_values(zip(*self._value_lists(batch), strict=True))
+                check_sizes(fields, values, f"sync of {self.prefix.split('}')[0].split(':')[1]}")
                 write_batch(client, self.prefix, self.buckets, fields, values, self.ttl_ms)
                 written += batch.num_rows
         if client is not None:

@@ -17,6 +17,8 @@ from feature_jobs.errors import TrainingSetError, UnsafeInputError
 from feature_jobs.settings import Settings
 
 MANIFEST_SUFFIX = ".manifest.json"
+#: Longer paths are refused up front (the OS would fail later with an unclear error).
+MAX_PATH_CHARS = 1024
 
 
 def checked_path(path: str | Path, settings: Settings, flag: str) -> Path:
@@ -29,7 +31,7 @@ def checked_path(path: str | Path, settings: Settings, flag: str) -> Path:
     """
     text = str(path)
     root = settings.data_root.resolve()
-    if "://" in text or not text.strip():
+    if "://" in text or not text.strip() or "\x00" in text or len(text) > MAX_PATH_CHARS:
         raise UnsafeInputError(
             f"{flag} {text!r} is not a local path; training sets read and write only "
             f"under the data root {root}"

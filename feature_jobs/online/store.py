@@ -26,7 +26,7 @@ from typing import Any
 from feature_jobs.definitions import FeatureView, Registry, load_registry
 from feature_jobs.errors import DefinitionError, OnlineRequestError
 from feature_jobs.online import keys as K
-from feature_jobs.online.codec import decode_values, micros_to_datetime
+from feature_jobs.online.codec import decode_many, micros_to_datetime
 from feature_jobs.online.connection import Client, connect, is_cluster, online_url, redis_errors
 from feature_jobs.online.guards import check_read_key
 from feature_jobs.online.response import OnlineResponse
@@ -222,24 +222,26 @@ class FeatureStore:
             for present in (False, True)
         }
         schema = self._schema(schema_raw, read.names) if has_snapshot else None
+        decoded: dict[int, list[Any]] = {}
+        if schema is not None and outcomes[True].fill is Fill.VALUES:
+            present = [i for i, raw in enumerate(stored) if raw is not None]
+            rows = decode_many([stored[i] for i in present], schema.timestamps)
+            decoded = dict(zip(present, rows, strict=True))
+        width = range(len(read.outputs))
         for i in range(len(values)):
-            raw = stored[i] if has_snapshot else None
-            outcome: Outcome = outcomes[raw is not None]
-            decoded = (
-                decode_values(raw, schema.timestamps)
-                if raw is not None and schema is not None and outcome.fill is Fill.VALUES
-                else None
-            )
+            outcome: Outcome = outcomes[has_snapshot and stored[i] is not None]
+            row = decoded.get(i)
             row_values, row_statuses, row_times = values[i], statuses[i], times[i]
-            for k, out in enumerate(read.outputs):
-                position = schema.positions[k] if schema is not None else None
+            for k in width:
+                out = read.outputs[k]
                 stored_value = None
                 status = outcome.status
-                if decoded is not None:
+                if row is not None:
+                    position = schema.positions[k]  # type: ignore[union-attr]
                     if position is None:
                         status = Status.MISSING  # the live snapshot predates this feature
                     else:
-                        stored_value = decoded[position]
+                        stored_value = row[position]
                 row_values[out] = fill_value(outcome.fill, stored_value, read.defaults[k])
                 row_statuses[out] = status
                 row_times[out] = feature_ts

@@ -187,11 +187,11 @@ class _RedisBackend:
     """Lock keys in the online Redis, inside the view's hash tag (ACL: the project prefix)."""
 
     def __init__(self, url: str, project: str, view: str) -> None:
-        from feature_jobs.online.connection import connect
+        from feature_jobs.online.connection import JOB_RETRY, connect
 
         self.url = url
         with self.errors():
-            self.client = connect(url)
+            self.client = connect(url, retry=JOB_RETRY)
         self.prefix = "{" + project + ":" + view + "}:lock:"
 
     def errors(self) -> AbstractContextManager[None]:

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
+from redis.backoff import EqualJitterBackoff
 from redis.cluster import RedisCluster
+from redis.retry import Retry
 
 from feature_jobs.errors import ConfigError, OnlineStoreError
 
@@ -27,6 +29,11 @@ if TYPE_CHECKING:
     from feature_jobs.settings import Settings
 
 Client: TypeAlias = "redis.Redis | RedisCluster"
+
+#: Jobs (sync on the driver and on the executors) ride out a Redis restart or failover:
+#: every command is retried 8 times with exponential backoff and jitter, 5.5-11 s in all;
+#: their writes are idempotent. Serving keeps redis-py's short default to fail fast.
+JOB_RETRY = Retry(EqualJitterBackoff(cap=2.0, base=0.1), 8)
 
 _SINGLE = ("redis", "rediss", "unix")
 _CLUSTER = ("redis+cluster", "rediss+cluster")
@@ -46,12 +53,13 @@ def connect_settings(settings: Settings) -> Client:
     return connect(online_url(settings))
 
 
-def connect(url: str, *, timeout: float = 10.0) -> Client:
+def connect(url: str, *, timeout: float = 10.0, retry: Retry | None = None) -> Client:
     """Open a client for ``url`` and check it with a PING.
 
     Args:
         url: a Redis URL (see the module docstring).
         timeout: seconds to wait for a connection or a reply.
+        retry: the retry policy (:data:`JOB_RETRY` for jobs); redis-py's default if None.
 
     Raises:
         ConfigError: when the URL is not a Redis URL.
@@ -59,6 +67,8 @@ def connect(url: str, *, timeout: float = 10.0) -> Client:
     """
     scheme = urlsplit(url).scheme
     options: dict[str, Any] = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
+    if retry is not None:
+        options["retry"] = retry
     with redis_errors(url):
         if scheme in _CLUSTER:
             client: Client = RedisCluster.from_url(url.replace("+cluster", "", 1), **options)

@@ -25,7 +25,7 @@ from feature_jobs.locks import run_locked
 from feature_jobs.online import guards as G
 from feature_jobs.online import keys as K
 from feature_jobs.online import publish as P
-from feature_jobs.online.connection import Client, connect, online_url, redis_errors
+from feature_jobs.online.connection import JOB_RETRY, Client, connect, online_url, redis_errors
 from feature_jobs.online.offline_snapshot import OfflineSnapshot, pinned_snapshot
 from feature_jobs.online.sync_log import SyncLogEntry, append_sync_log, has_entry
 from feature_jobs.online.writer import RESULT_SCHEMA, PartitionWriter
@@ -107,7 +107,7 @@ def sync(
     url = online_url(settings)
     project, name = settings.project, view.name
     with redis_errors(url):
-        client = connect(url)
+        client = connect(url, retry=JOB_RETRY)
         reconcile_sync_log(spark, settings, client, name)
         snapshot = pinned_snapshot(spark, settings, view, day)
 

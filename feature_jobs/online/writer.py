@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from feature_jobs.online.codec import encode_values
-from feature_jobs.online.connection import connect, redis_errors
+from feature_jobs.online.connection import JOB_RETRY, connect, redis_errors
 from feature_jobs.online.guards import check_sizes
 from feature_jobs.online.keys import encode_part
 from feature_jobs.online.publish import write_batch
@@ -54,7 +54,7 @@ class PartitionWriter:
                 if batch.num_rows == 0:
                     continue
                 if client is None:
-                    client = connect(self.url)
+                    client = connect(self.url, retry=JOB_RETRY)
                 fields = self._fields(batch)
                 values = encode_values(zip(*self._value_lists(batch), strict=True))
                 check_sizes(fields, values, f"sync of {self.prefix.split('}')[0].split(':')[1]}")

@@ -41,7 +41,8 @@ from feature_jobs.validation.quarantine import (
     write_report,
     write_rows,
 )
-from feature_jobs.validation.scan import scan
+from feature_jobs.validation.rules import Rule
+from feature_jobs.validation.scan import Scan, scan
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -147,21 +148,10 @@ def enforce_gate(
         )  # fmt: skip
         psi = batch.psi_by_column(result, baseline)
         findings += batch.evaluate(checks, result, baseline, psi)
-        blocking = [f for f in findings if f.blocking]
-        moment = utc_now()
         key = BatchKey(gate_id, run_id, view.name, day, feature_ts, view.version)
-        profile_key = ProfileKey(view.name, feature_ts, day, run_id, gate_id, view.version)
-        status = "quarantined" if blocking else "passed"
-        write_profile(spark, settings, profile_key, result, status, psi, moment)
-        clock.lap("profile_write")
-        location = report_location(settings, gate_id) if findings else None
-        if findings:
-            findings = with_samples(frame, findings, rules)
-            write_report(spark, settings, key, findings, moment)
-            clock.lap("report")
-        if blocking:
-            write_rows(settings, frame, key, findings, rules, moment)
-            clock.lap("quarantine_rows")
+        findings, location = _record(spark, settings, frame, key, result, findings, rules, psi)
+        blocking = [f for f in findings if f.blocking]
+        clock.lap("record")
     finally:
         if cached_here:
             frame.unpersist()
@@ -178,6 +168,43 @@ def enforce_gate(
         passed=True, warnings=warnings, rows=result.rows, gate_id=gate_id,
         findings=tuple(findings), psi=psi, seconds=seconds, timings=clock.laps,
     )  # fmt: skip
+
+
+def _record(
+    spark: SparkSession,
+    settings: Settings,
+    frame: DataFrame,
+    key: BatchKey,
+    result: Scan,
+    findings: list[Finding],
+    rules: Mapping[str, Rule],
+    psi: Mapping[str, float],
+) -> tuple[list[Finding], str | None]:
+    """Store the profile and, when something tripped, the report (and a failed batch).
+
+    Returns the findings with their row samples and the report's location. A failure to
+    write is logged and named in the location instead of hiding the verdict.
+    """
+    blocking = any(f.blocking for f in findings)
+    moment = utc_now()
+    profile_key = ProfileKey(
+        key.view, key.feature_ts, key.snapshot_date, key.run_id, key.gate_id,
+        key.definition_version,
+    )  # fmt: skip
+    location = report_location(settings, key.gate_id) if findings else None
+    try:
+        status = "quarantined" if blocking else "passed"
+        write_profile(spark, settings, profile_key, result, status, dict(psi), moment)
+        if findings:
+            findings = with_samples(frame, findings, rules)
+            write_report(spark, settings, key, findings, moment)
+        if blocking:
+            write_rows(settings, frame, key, findings, rules, moment)
+    except Exception as exc:  # the verdict stands even if bookkeeping cannot be written
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        log.error("feature view %s: writing the validation record failed: %s", key.view, reason)
+        location = f"(report not written: {reason})"
+    return findings, location
 
 
 class _Clock:

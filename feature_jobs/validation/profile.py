@@ -12,7 +12,7 @@ Chart a feature over time with, e.g.::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from feature_jobs.offline_store import table_exists
@@ -29,6 +29,8 @@ PROFILE_DDL = (
     "null_count BIGINT, null_rate DOUBLE, mean DOUBLE, min DOUBLE, max DOUBLE, "
     "bin_edges ARRAY<DOUBLE>, bin_counts ARRAY<BIGINT>, psi DOUBLE, profiled_at TIMESTAMP"
 )
+#: How far back the previous validated snapshot may be; older ones are no baseline.
+BASELINE_LOOKBACK = timedelta(days=62)
 #: Stands for the row count in the column list of an empty batch (no column to hang it on).
 ROWS_ONLY = "__rows__"
 
@@ -66,12 +68,13 @@ def read_baseline(
     feature_ts: datetime,
 ) -> Baseline | None:
     """The latest passed profile of ``view`` strictly before ``feature_ts``, if any."""
-    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     path = settings.system_path("profiles")
     if not table_exists(spark, path):
         return None
+    # A plain filtered read (no shuffle): the profile rows of one view over the lookback
+    # are small (columns x snapshots), and picking the newest in Python is instant.
     candidates = (
         spark.read.format("delta")
         .load(path)
@@ -80,16 +83,14 @@ def read_baseline(
             & (F.col("definition_version") == definition_version)
             & (F.col("status") == "passed")
             & (F.col("feature_ts") < F.lit(feature_ts))
+            & (F.col("feature_ts") >= F.lit(feature_ts - BASELINE_LOOKBACK))
         )
+        .collect()
     )
-    newest = Window.orderBy(F.col("feature_ts").desc(), F.col("profiled_at").desc())
-    rows = (
-        candidates.withColumn("rank", F.dense_rank().over(newest))
-        .filter(F.col("rank") == 1)
-        .collect()  # one snapshot's profile: a row per column
-    )
-    if not rows:
+    if not candidates:
         return None
+    newest = max((r["feature_ts"], r["profiled_at"], r["gate_id"]) for r in candidates)
+    rows = [r for r in candidates if (r["feature_ts"], r["profiled_at"], r["gate_id"]) == newest]
     profiles = {
         r["column"]: ColumnProfile(
             column=r["column"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -88,8 +89,16 @@ def _add(index: dict, name: str, obj: object, kind: str) -> None:  # type: ignor
     index[name] = obj
 
 
+_MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
 def load_registry(module_name: str = "features") -> Registry:
     """Import ``module_name`` and collect every definition reachable from its attributes."""
+    if not _MODULE_NAME.match(module_name):  # no relative or path-like imports
+        raise DefinitionError(
+            f"SKEWLESS_FEATURES={module_name[:80]!r} is not a module name; give a dotted "
+            "name such as my_team.features"
+        )
     try:
         module = importlib.import_module(module_name)
     except DefinitionError:

@@ -33,10 +33,7 @@ def offline_asset(settings: Settings, view: str) -> Asset:
 
 def step_args(step: str, view: str) -> list[str]:
     """``python -m feature_jobs`` arguments of one step for the run's date."""
-    args = [step, "--view", view, "--date", RUN_DATE]
-    if step == "materialize":
-        args += ["--run-id", RUN_ID]
-    return args
+    return [step, "--view", view, "--date", RUN_DATE, "--run-id", RUN_ID]
 
 
 def freshness_delay(env: Mapping[str, str]) -> timedelta:

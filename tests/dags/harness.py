@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from datetime import datetime
@@ -78,15 +79,27 @@ def run_dag(
     logical_date: datetime,
     conf: dict[str, Any] | None = None,
     log: Path | None = None,
-    timeout: float = 900,
+    timeout: float = 1800,
 ) -> dict[str, Any]:
     """``dag.test()`` one run in a subprocess; its summary (state, task states, returns)."""
     args = [sys.executable, str(RUN_DAG), dag_id, logical_date.isoformat()]
     if conf is not None:
         args.append(json.dumps(conf))
-    done = subprocess.run(
-        args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
-    )
+    # Own session: on a timeout the spark-submit JVMs under it are stopped too, instead of
+    # living on and writing into the next test's folders.
+    process = subprocess.Popen(
+        args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        raise AssertionError(
+            f"dag.test of {dag_id} ran over {timeout:.0f}s:\n{stdout[-5000:]}"
+        ) from None
+    done = subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
     output = done.stdout + "\n" + done.stderr
     if log is not None:
         log.write_text(output, encoding="utf-8")

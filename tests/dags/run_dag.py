@@ -35,6 +35,7 @@ def main(argv: list[str]) -> int:
     with create_session() as session:
         tis = run.get_task_instances(session=session)
         states = {ti.task_id: str(ti.state) if ti.state else None for ti in tis}
+        seconds = {ti.task_id: ti.duration for ti in tis if ti.duration is not None}
         returns = {
             x.task_id: XComModel.deserialize_value(x)
             for x in session.scalars(
@@ -46,6 +47,7 @@ def main(argv: list[str]) -> int:
         "run_id": run.run_id,
         "data_interval_start": run.data_interval_start.isoformat(),
         "tasks": states,
+        "seconds": seconds,
         "returns": returns,
     }
     print(MARK + json.dumps(result, default=str), flush=True)

@@ -157,11 +157,15 @@ def _pin_inputs(
     pins: manifest_io.Pins | None,
 ) -> _Inputs:
     cache: dict[tuple[str, int], DataFrame] = {}
+    # The version just found current cannot have been vacuumed; pinned (rebuild) and
+    # published (as-known) versions may have been, so their files are checked.
+    check_files = pins is not None or request.mode == "as-known"
 
     def reader(view: str, path: str, version: int) -> DataFrame:
-        # Only the latest version of a table can be trusted not to have been vacuumed.
         if (path, version) not in cache:
-            cache[(path, version)] = read_version(spark, path, version, f"view {view}")
+            cache[(path, version)] = read_version(
+                spark, path, version, f"view {view}", check_files=check_files
+            )
         return cache[(path, version)]
 
     offline: dict[str, tuple[str, int]] = {}

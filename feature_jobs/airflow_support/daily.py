@@ -37,8 +37,8 @@ def step_args(step: str, view: str) -> list[str]:
 
 
 def freshness_delay(env: Mapping[str, str]) -> timedelta:
-    """``SKEWLESS_FRESHNESS_DEADLINE`` (``90m``, ``6h``, ``1d``) as a timedelta."""
-    text = env.get("SKEWLESS_FRESHNESS_DEADLINE", DEFAULT_FRESHNESS_DELAY).strip()
+    """``SKEWLESS_FRESHNESS_DEADLINE`` (``90m``, ``6h``, ``1d``; unset or empty: 6h)."""
+    text = (env.get("SKEWLESS_FRESHNESS_DEADLINE") or DEFAULT_FRESHNESS_DELAY).strip()
     match = _DURATION.fullmatch(text)
     if not match or int(match.group(1)) == 0:
         raise ConfigError(

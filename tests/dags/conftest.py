@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,3 +17,8 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("airflow_home")
     migrate(home)
     return home
+
+
+# Tests here import Airflow in the pytest process too (callbacks, retry policy): give it
+# a home of its own instead of ~/airflow.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="skewless_airflow_home_"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -67,10 +68,13 @@ def test_second_holder_is_refused_until_release(lock_settings: Settings, where: 
         pass
 
 
-def test_lock_of_a_dead_process_is_taken_over(lock_settings: Settings, where: Where) -> None:
-    dead = {"token": "crashed", "host": socket.gethostname(), "pid": _dead_pid(),
+@pytest.mark.parametrize("owner", ["dead process", "earlier run of this process"])
+def test_lock_left_behind_is_taken_over(lock_settings: Settings, where: Where, owner: str) -> None:
+    # A SIGKILLed driver, or a release that failed while Redis was down.
+    pid = _dead_pid() if owner == "dead process" else os.getpid()
+    left = {"token": "left", "host": socket.gethostname(), "pid": pid,
             "run_id": "killed", "expires_at": time.time() + 3600}  # fmt: skip
-    _plant(lock_settings, where, DAY, dead)
+    _plant(lock_settings, where, DAY, left)
     with run_lock(lock_settings, where, "materialize", "v", [DAY], "rerun"):
         pass
 

@@ -9,13 +9,15 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
-from feature_jobs.definitions import FeatureView, build_registry
+from feature_jobs.definitions import FeatureRef, FeatureView, build_registry
 from feature_jobs.definitions.registry import Registry
 from feature_jobs.settings import Settings
 from feature_jobs.timeutil import logical_date
+from feature_jobs.training import TrainingSetRequest, TrainingSetResult, build_training_set
 from tests.training import defs
 from tests.training.pit_oracle import OracleView, Snapshot
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SPARK = {"string": T.StringType(), "long": T.LongType(), "double": T.DoubleType()}
 
 
@@ -152,3 +154,43 @@ def _version(spark: SparkSession, path: str) -> int:
     row = DeltaTable.forPath(spark, path).history(1).select("version").first()
     assert row is not None
     return int(row[0])
+
+
+def build(
+    spark: SparkSession,
+    settings: Settings,
+    spine: Path,
+    features: list[str],
+    name: str,
+    mode: str = "event-time",
+) -> tuple[TrainingSetResult, list[dict[str, Any]]]:
+    """Build a training set of ``features`` into ``<data_root>/<name>`` and read it back.
+
+    Rows come back in file order, timestamps as epoch microseconds (no Python time zone).
+    """
+    output = settings.data_root / name
+    request = TrainingSetRequest(
+        spine=spine,
+        spine_format="parquet",
+        timestamp_column="ts",
+        features=tuple(FeatureRef.parse(f) for f in features),
+        output=output,
+        mode=mode,  # type: ignore[arg-type]
+    )
+    result = build_training_set(spark, settings, registry(), request)
+    return result, collect_micros(spark.read.parquet(str(output)))
+
+
+def collect_micros(df: DataFrame) -> list[dict[str, Any]]:
+    """Collect a small frame with timestamps as epoch microseconds."""
+    from pyspark.sql import functions as F
+
+    stamped = df.select(
+        *[F.unix_micros(c).alias(c) if t == "timestamp" else F.col(c) for c, t in df.dtypes]
+    )
+    return [row.asDict() for row in stamped.collect()]
+
+
+def micros(value: datetime | None) -> int | None:
+    """Epoch microseconds of an aware datetime (None stays None)."""
+    return None if value is None else (value - EPOCH) // timedelta(microseconds=1)

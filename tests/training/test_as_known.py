@@ -7,21 +7,19 @@ exactly the publications, never the later Delta versions.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 
-from feature_jobs.definitions import FeatureRef
 from feature_jobs.settings import Settings
-from feature_jobs.training import TrainingSetRequest, build_training_set
 from tests.training import defs
 from tests.training.pit_oracle import OraclePublication, lookup_as_known
 from tests.training.support import (
+    build,
     log_publish,
+    micros,
     oracle_view,
-    registry,
     replace_snapshot,
     utc,
     write_offline,
@@ -81,40 +79,16 @@ def test_as_known_replays_the_publications(spark: SparkSession, settings: Settin
         [(n, shop, "eu", ts) for n, shop, ts in spine_rows],
         "n long, shop_id long, region string, ts timestamp",
     )
-    refs = (*[FeatureRef("shop_daily", f) for f in FEATURES], FeatureRef("pair_daily", "orders_1d"))
-
-    def build(mode: str, name: str, refs: tuple[FeatureRef, ...] = refs) -> list[dict[str, Any]]:
-        output = settings.data_root / name
-        build_training_set(
-            spark,
-            settings,
-            registry(),
-            TrainingSetRequest(
-                spine=spine,
-                spine_format="parquet",
-                timestamp_column="ts",
-                features=refs,
-                output=output,
-                mode=mode,  # type: ignore[arg-type]
-            ),
-        )
-        df = spark.read.parquet(str(output))
-        df = df.withColumn("shop_daily__feature_ts", F.unix_micros("shop_daily__feature_ts"))
-        return [r.asDict() for r in df.orderBy("n").collect()]
-
-    known = build("as-known", "known")
+    refs = [f"shop_daily:{f}" for f in FEATURES] + ["pair_daily:orders_1d"]
+    known = sorted(
+        build(spark, settings, spine, refs, "known", "as-known")[1], key=lambda r: r["n"]
+    )
     oracle = oracle_view(view)
-    epoch = utc(1970, 1, 1)
     for (n, shop, ts), out in zip(spine_rows, known, strict=True):
         expected = lookup_as_known(oracle, pubs, (shop,), ts, FEATURES)
         context = f"row {n}: shop {shop} at {ts.isoformat()}"
         assert out["shop_daily__status"] == expected.status, context
-        expected_ts = (
-            None
-            if expected.feature_ts is None
-            else (expected.feature_ts - epoch) // timedelta(microseconds=1)
-        )
-        assert out["shop_daily__feature_ts"] == expected_ts, context
+        assert out["shop_daily__feature_ts"] == micros(expected.feature_ts), context
         for feat in FEATURES:
             assert out[f"shop_daily__{feat}"] == expected.values[feat], f"{context} {feat}"
         # pair_daily was never published (nor materialized): MISSING with defaults.
@@ -125,6 +99,6 @@ def test_as_known_replays_the_publications(spark: SparkSession, settings: Settin
 
     # Event-time mode on the same spine sees the unpublished backfill: that is the skew.
     # (pair_daily has no offline table: event-time mode would refuse it.)
-    event = {r["n"]: r for r in build("event-time", "event", refs[:-1])}
+    event = {r["n"]: r for r in build(spark, settings, spine, refs[:-1], "event")[1]}
     assert event[9]["shop_daily__orders_7d"] == 100
     assert event[0]["shop_daily__status"] == "PRESENT"

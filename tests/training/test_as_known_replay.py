@@ -10,21 +10,25 @@ Go-live times come from the Redis clock, so the test works around the present ti
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 
-from feature_jobs.definitions import FeatureRef
 from feature_jobs.online.store import FeatureStore
 from feature_jobs.online.sync import sync
 from feature_jobs.settings import Settings
 from feature_jobs.timeutil import day_start, logical_date, utc_now
-from feature_jobs.training import TrainingSetRequest, build_training_set
 from tests.support.redis_server import RedisServer
 from tests.training import defs
-from tests.training.support import registry, replace_snapshot, write_offline, write_spine
+from tests.training.support import (
+    build,
+    micros,
+    registry,
+    replace_snapshot,
+    write_offline,
+    write_spine,
+)
 
 FEATURES = [
     "shop_daily:orders_7d",
@@ -34,7 +38,6 @@ FEATURES = [
     "shop_hourly:amount_avg_6h",
 ]
 SHOPS = (1, 2, 3)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _daily(orders: int, country: str) -> dict[Any, Any]:
@@ -88,25 +91,7 @@ def test_online_reads_equal_the_as_known_join(
         [(n, shop, now) for n, (shop, now, _) in enumerate(logged)],
         "n long, shop_id long, ts timestamp",
     )
-    output = settings.data_root / "replay"
-    build_training_set(
-        spark,
-        settings,
-        registry(),
-        TrainingSetRequest(
-            spine=spine,
-            spine_format="parquet",
-            timestamp_column="ts",
-            features=tuple(FeatureRef.parse(f) for f in FEATURES),
-            output=output,
-            mode="as-known",
-        ),
-    )
-    frame = spark.read.parquet(str(output))
-    frame = frame.select(
-        *[F.unix_micros(c).alias(c) if t == "timestamp" else F.col(c) for c, t in frame.dtypes]
-    )
-    joined = [r.asDict() for r in frame.orderBy("n").collect()]
+    _, joined = build(spark, settings, spine, FEATURES, "replay", "as-known")
     assert len(joined) == len(logged)
     seen = set()
     for (shop, now, served), row in zip(logged, joined, strict=True):
@@ -116,10 +101,7 @@ def test_online_reads_equal_the_as_known_join(
             context = f"shop {shop} read at {now.isoformat()}: {ref}"
             assert row[f"{view}__{feature}"] == online.value, context
             assert row[f"{view}__status"] == online.status.value, context
-            online_ts = None
-            if online.feature_ts is not None:
-                online_ts = (online.feature_ts - EPOCH) // timedelta(microseconds=1)
-            assert row[f"{view}__feature_ts"] == online_ts, context
+            assert row[f"{view}__feature_ts"] == micros(online.feature_ts), context
             seen.add((view, online.status.value))
     # The replay covered every status, and the corrections (not the backfills) were served.
     assert {s for _, s in seen} == {"PRESENT", "MISSING", "STALE"}

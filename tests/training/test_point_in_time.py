@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import SparkSession
 
 from feature_jobs.definitions import FeatureRef
 from feature_jobs.settings import Settings
-from feature_jobs.training import TrainingSetRequest, build_training_set
 from tests.training import defs
 from tests.training.pit_oracle import OracleView, lookup
-from tests.training.support import oracle_view, registry, utc, write_offline, write_spine
-
-EPOCH = utc(1970, 1, 1)
+from tests.training.support import build, micros, oracle_view, utc, write_offline, write_spine
 
 
 def _daily() -> OracleView:
@@ -130,18 +126,6 @@ def _spine_rows() -> list[tuple[Any, ...]]:
     return rows
 
 
-def _micros(value: datetime | None) -> int | None:
-    return None if value is None else (value - EPOCH) // timedelta(microseconds=1)
-
-
-def _collect(df: DataFrame) -> list[dict[str, Any]]:
-    """Rows in file order, timestamps as epoch micros (no Python time zone involved)."""
-    stamped = df.select(
-        *[F.unix_micros(c).alias(c) if t == "timestamp" else F.col(c) for c, t in df.dtypes]
-    )
-    return [row.asDict() for row in stamped.collect()]
-
-
 @pytest.fixture
 def offline(spark: SparkSession, settings: Settings) -> dict[str, OracleView]:
     views = {"shop_daily": _daily(), "shop_hourly": _hourly(), "pair_daily": _pairs()}
@@ -161,20 +145,8 @@ def test_event_time_join_matches_the_oracle(
         "row_no long, region string, shop_id long, ts timestamp, label string",
     )
     features = [FeatureRef.parse(r) for r in defs.everything.features]
-    output = settings.data_root / "out" / "train"
-    result = build_training_set(
-        spark,
-        settings,
-        registry(),
-        TrainingSetRequest(
-            spine=spine,
-            spine_format="parquet",
-            timestamp_column="ts",
-            features=tuple(features),
-            output=output,
-        ),
-    )
-    written = spark.read.parquet(str(output))
+    result, got = build(spark, settings, spine, list(defs.everything.features), "train")
+    written = spark.read.parquet(str(settings.data_root / "train"))
     by_view: dict[str, list[str]] = {}
     for ref in features:
         by_view.setdefault(ref.view, []).append(ref.feature)
@@ -187,7 +159,6 @@ def test_event_time_join_matches_the_oracle(
         *[f"{r.view}__{r.feature}" for r in features],
         *[f"{v}__{c}" for v in by_view for c in ("status", "feature_ts")],
     ]
-    got = _collect(written)
     assert [r["row_no"] for r in got] == [r[0] for r in rows]  # every row, once, in order
     assert result.rows == len(rows)
     for spine_row, out in zip(rows, got, strict=True):
@@ -195,7 +166,7 @@ def test_event_time_join_matches_the_oracle(
         assert (out["region"], out["shop_id"], out["ts"], out["label"]) == (
             region,
             shop,
-            _micros(ts),
+            micros(ts),
             label,
         )
         for name, feats in by_view.items():
@@ -204,7 +175,7 @@ def test_event_time_join_matches_the_oracle(
             expected = lookup(view, keys, ts, feats)
             context = f"row {row_no} view {name} ts {ts.isoformat()} keys {keys}"
             assert out[f"{name}__status"] == expected.status, context
-            assert out[f"{name}__feature_ts"] == _micros(expected.feature_ts), context
+            assert out[f"{name}__feature_ts"] == micros(expected.feature_ts), context
             for feat in feats:
                 assert out[f"{name}__{feat}"] == expected.values[feat], f"{context} {feat}"
     statuses = {s for r in got for v in by_view for s in [r[f"{v}__status"]]}

@@ -45,7 +45,7 @@ def _compare(spark: Any, snapshot: Any, contract: Any, plain_schema: Any, rows: 
     from feature_jobs.validation.scan import scan
 
     def one_pass() -> Any:
-        counts = scan(snapshot, contract.runnable(snapshot.schema), {}, {}).violations
+        counts = scan(snapshot, contract.runnable(snapshot.schema), {}).violations
         return contract.pandera_schema(counts).validate(snapshot)
 
     plain, batched = [], []

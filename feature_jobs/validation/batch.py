@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 
 from feature_jobs.validation.check_config import CheckSetting
 from feature_jobs.validation.findings import Finding
@@ -19,13 +20,13 @@ from feature_jobs.validation.scan import ColumnProfile, Scan
 PSI_EPSILON = 1e-4
 
 
-def psi(expected: Sequence[int], actual: Sequence[int]) -> float | None:
-    """Population stability index of ``actual`` against ``expected`` bin counts.
+def psi(expected: Sequence[float], actual: Sequence[float]) -> float | None:
+    """Population stability index of ``actual`` against ``expected`` bin counts or shares.
 
     ``sum((a - e) * ln(a / e))`` over bin fractions; None when either side is empty or
     the bins differ.
     """
-    if len(expected) != len(actual) or sum(expected) == 0 or sum(actual) == 0:
+    if len(expected) != len(actual) or sum(expected) <= 0 or sum(actual) <= 0:
         return None
     total_e, total_a = sum(expected), sum(actual)
     value = 0.0
@@ -36,16 +37,29 @@ def psi(expected: Sequence[int], actual: Sequence[int]) -> float | None:
     return value
 
 
+def bin_shares(percentiles: Sequence[float], edges: Sequence[float]) -> list[float]:
+    """Shares of ``(-inf, e1), [e1, e2), ..., [en, +inf)`` estimated from percentiles.
+
+    With the 1st..99th percentiles, the share below ``x`` is the fraction of them below
+    ``x`` (to within 1%), for continuous and tied values alike.
+    """
+    step = 1.0 / (len(percentiles) + 1)
+    below = [step * sum(1 for q in percentiles if q < edge) for edge in edges]
+    bounds = [0.0, *below, 1.0]
+    return [hi - lo for lo, hi in pairwise(bounds)]
+
+
 def psi_by_column(scan: Scan, baseline: Baseline | None) -> dict[str, float]:
-    """PSI of every numeric column whose bins match the baseline's."""
+    """PSI of every numeric column over ten bins cut at the baseline's deciles."""
     if baseline is None:
         return {}
     values = {}
     for column, profile in scan.profiles.items():
         before = baseline.profiles.get(column)
-        if before is None or before.bin_edges != profile.bin_edges:
+        if before is None or not before.percentiles or not profile.percentiles:
             continue
-        value = psi(before.bin_counts or (), profile.bin_counts or ())
+        edges = sorted(set(before.percentiles[9::10]))  # 10%, 20%, ..., 90%
+        value = psi(bin_shares(before.percentiles, edges), bin_shares(profile.percentiles, edges))
         if value is not None:
             values[column] = value
     return values

@@ -19,6 +19,7 @@ import logging
 import time
 import uuid
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -64,7 +65,7 @@ class GateResult:
         findings: the warning findings, with their metrics.
         psi: population stability index per numeric feature (vs the previous snapshot).
         seconds: time the gate took.
-        timings: seconds per phase (baseline read, scan, Pandera, profile write...).
+        timings: seconds per phase (scan, waiting for the baseline, Pandera, record).
     """
 
     passed: bool
@@ -133,12 +134,16 @@ def enforce_gate(
             for f in view.features
             if f.name in frame.columns and f.name not in mistyped
         }
-        baseline = read_baseline(spark, settings, view.name, view.version, feature_ts)
-        clock.lap("baseline")
-        result = scan(
-            frame, contract.runnable(frame.schema), profiled, baseline.edges() if baseline else {}
-        )
-        clock.lap("scan")
+        # The baseline (a small Delta read) is fetched while the pass runs: Spark takes
+        # jobs from several threads, and the two do not depend on each other.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(
+                read_baseline, spark, settings, view.name, view.version, feature_ts
+            )
+            result = scan(frame, contract.runnable(frame.schema), profiled)
+            clock.lap("scan")
+            baseline = pending.result()
+            clock.lap("baseline_wait")
         validated = contract.pandera_schema(result.violations).validate(frame)
         clock.lap("pandera")
         rules = {rule.key: rule for rule in contract.rules}

@@ -27,7 +27,7 @@ PROFILE_DDL = (
     "view STRING, feature_ts TIMESTAMP, snapshot_date DATE, run_id STRING, gate_id STRING, "
     "definition_version STRING, status STRING, column STRING, row_count BIGINT, "
     "null_count BIGINT, null_rate DOUBLE, mean DOUBLE, min DOUBLE, max DOUBLE, "
-    "bin_edges ARRAY<DOUBLE>, bin_counts ARRAY<BIGINT>, psi DOUBLE, profiled_at TIMESTAMP"
+    "percentiles ARRAY<DOUBLE>, psi DOUBLE, profiled_at TIMESTAMP"
 )
 #: How far back the previous validated snapshot may be; older ones are no baseline.
 BASELINE_LOOKBACK = timedelta(days=62)
@@ -42,10 +42,6 @@ class Baseline:
     feature_ts: datetime
     rows: int
     profiles: dict[str, ColumnProfile]
-
-    def edges(self) -> dict[str, tuple[float, ...]]:
-        """Histogram bin edges per numeric column (reused so histograms stay comparable)."""
-        return {c: p.bin_edges for c, p in self.profiles.items() if p.bin_edges}
 
 
 @dataclass(frozen=True)
@@ -94,13 +90,12 @@ def read_baseline(
     profiles = {
         r["column"]: ColumnProfile(
             column=r["column"],
-            numeric=r["mean"] is not None or r["bin_edges"] is not None,
+            numeric=r["mean"] is not None or r["percentiles"] is not None,
             null_count=int(r["null_count"]),
             mean=r["mean"],
             min=r["min"],
             max=r["max"],
-            bin_edges=tuple(r["bin_edges"]) if r["bin_edges"] is not None else None,
-            bin_counts=tuple(r["bin_counts"]) if r["bin_counts"] is not None else None,
+            percentiles=tuple(r["percentiles"]) if r["percentiles"] is not None else None,
         )
         for r in rows
         if r["column"] != ROWS_ONLY
@@ -136,8 +131,7 @@ def write_profile(
             p.mean,
             p.min,
             p.max,
-            list(p.bin_edges) if p.bin_edges is not None else None,
-            list(p.bin_counts) if p.bin_counts is not None else None,
+            list(p.percentiles) if p.percentiles is not None else None,
             psi.get(p.column),
             profiled_at,
         )

@@ -40,7 +40,7 @@ def validate_source(
     if not validation_required(f"source {source.name}", allow_unvalidated):
         return -1
     contract = source_contract(source, schemas_package=schemas_package)
-    result = scan(df, contract.runnable(df.schema), {}, {})
+    result = scan(df, contract.runnable(df.schema), {})
     validated = contract.pandera_schema(result.violations).validate(df)
     rules = {rule.key: rule for rule in contract.rules}
     findings = from_pandera_errors(

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from feature_jobs.validation.batch import PSI_EPSILON, psi
+from feature_jobs.validation.batch import PSI_EPSILON, bin_shares, psi
 
 
 def test_identical_distributions_have_zero_psi() -> None:
@@ -28,3 +28,19 @@ def test_undefined_cases() -> None:
     assert psi([], []) is None
     assert psi([0, 0], [1, 2]) is None
     assert psi([1, 2], [1, 2, 3]) is None
+
+
+def test_bin_shares_from_percentiles() -> None:
+    uniform = [float(i) for i in range(1, 100)]  # the percentiles of 1..100
+    assert bin_shares(uniform, [10.5, 50.5]) == pytest.approx([0.1, 0.4, 0.5])
+    ties = [0.0] * 60 + [1.0] * 39  # 60% zeros: a count feature
+    assert bin_shares(ties, [0.0, 1.0]) == pytest.approx([0.0, 0.6, 0.4])
+
+
+def test_same_percentiles_give_zero_psi_and_a_shift_a_large_one() -> None:
+    before = [float(i) for i in range(1, 100)]
+    edges = sorted(set(before[9::10]))
+    same = psi(bin_shares(before, edges), bin_shares(before, edges))
+    shifted = psi(bin_shares(before, edges), bin_shares([q + 50 for q in before], edges))
+    assert same == pytest.approx(0.0)
+    assert shifted is not None and shifted > 1.0

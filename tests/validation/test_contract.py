@@ -95,7 +95,7 @@ def test_one_pass_agrees_with_plain_pandera_and_costs_one_scan(spark: Any) -> No
     schema = view_schema(VIEW, feature_ts=C, run_id=RUN_ID, now=NOW)
 
     plain, plain_jobs = _jobs(spark, "plain", lambda: _failed(schema.validate(df)))
-    result, scan_jobs = _jobs(spark, "scan", lambda: scan(df, contract.runnable(df.schema), {}, {}))
+    result, scan_jobs = _jobs(spark, "scan", lambda: scan(df, contract.runnable(df.schema), {}))
     batched, pandera_jobs = _jobs(
         spark, "batched", lambda: _failed(contract.pandera_schema(result.violations).validate(df))
     )

@@ -19,8 +19,11 @@ def _submitted_master() -> str | None:
     """The master spark-submit was given, read from the running JVM's Spark conf."""
     if "PYSPARK_GATEWAY_PORT" not in os.environ:
         return None  # started with plain python: nothing was submitted
-    from pyspark.conf import SparkConf
+    from pyspark import SparkConf, SparkContext
 
+    # Connect to the JVM spark-submit started; only then does SparkConf read the
+    # properties spark-submit set (without it, it is an empty Python-side conf).
+    SparkContext._ensure_initialized()
     return SparkConf().get("spark.master", None)
 
 

@@ -51,7 +51,7 @@ with DAG(
         "spine": Param(
             "raw/labels",
             type="string",
-            pattern=r"^(?!.*\.\.)(?!.*://)[A-Za-z0-9_./=-]+$",
+            pattern=r"^(?!.*\.\.)[A-Za-z0-9_./=-]+$",
             title="Spine path",
             description="Path under the data root of the labelled rows (keys + ts).",
         ),

@@ -59,6 +59,16 @@ def write_history(
     write_events(data_root, rows, name=name)
 
 
+def write_spine(path: Path, users: list[int], times: list[datetime]) -> Path:
+    """A Parquet spine (user_id, ts as UTC microseconds, label): one row per user and time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [(u, t, u % 2) for u in users for t in times]
+    frame = pd.DataFrame(rows, columns=["user_id", "ts", "label"])
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True).astype("datetime64[us, UTC]")
+    frame.to_parquet(path, index=False)
+    return path
+
+
 def oracle_snapshot(data_root: Path, view: FeatureView, day: date) -> pd.DataFrame:
     """The snapshot of ``view`` for ``day`` recomputed from the raw files, by brute force."""
     raw = snapshot_oracle.read_source(data_root, view.source)

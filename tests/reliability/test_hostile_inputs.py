@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
@@ -23,6 +23,7 @@ from feature_jobs.errors import SkewlessError
 from feature_jobs.online.store import FeatureStore
 from feature_jobs.serving.app import create_app
 from feature_jobs.settings import Settings
+from tests.reliability.history import write_spine
 from tests.reliability.invariants import REGISTRY
 
 ESCAPE = f"skewless-escape-{uuid.uuid4().hex[:8]}"
@@ -105,10 +106,7 @@ def world(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     """Settings for the reliability definitions; the working directory is the test's
     folder, outside the data root, which the test watches for anything written."""
     root = settings.data_root
-    (root / "spines").mkdir(parents=True)
-    pd.DataFrame(
-        {"user_id": [1, 2], "ts": pd.to_datetime(["2024-03-02T06:00Z", "2024-03-02T07:00Z"])}
-    ).to_parquet(root / "spines" / "s.parquet")
+    write_spine(root / "spines" / "s.parquet", [1, 2], [datetime(2024, 3, 2, 6, tzinfo=UTC)])
     cwd = tmp_path / "work" / "here"
     cwd.mkdir(parents=True)
     monkeypatch.chdir(cwd)
@@ -139,7 +137,9 @@ def test_cli_refuses_every_hostile_value(
                   "--output", out, "--timestamp-column", value], capsys)  # fmt: skip
     assert _files(tmp_path, root) == before, "something was written outside the data root"
     assert not list(Path("/tmp").glob(f"{ESCAPE}*"))
-    assert not (root / "train").exists()
+    # No output was written (a refused run may leave only the empty parent folder).
+    assert not (root / "train" / "out").exists()
+    assert not [p for p in root.glob("train/**/*") if p.is_file()]
 
 
 def test_environment_values_are_checked(

@@ -37,7 +37,7 @@ def write_offline(spark, settings, day: date, entities: int, partitions: int) ->
     feature_ts = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
     frame = spark.range(entities).select(
         F.col("id").alias("user_id"),
-        *(F.rand(seed=i).alias(f.name) * 1000 for i, f in enumerate(bench_stats.features)),
+        *((F.rand(seed=i) * 1000).alias(f.name) for i, f in enumerate(bench_stats.features)),
         F.lit(feature_ts).alias("feature_ts"),
         F.lit(day).alias("snapshot_date"),
         F.lit(bench_stats.version).alias("definition_version"),

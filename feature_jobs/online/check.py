@@ -21,7 +21,12 @@ from feature_jobs.definitions import FeatureView
 from feature_jobs.online import keys as K
 from feature_jobs.online.codec import decode_values
 from feature_jobs.online.connection import Client, connect, online_url, redis_errors
-from feature_jobs.online.offline_snapshot import OfflineSnapshot, pinned_snapshot
+from feature_jobs.online.offline_snapshot import (
+    OfflineSnapshot,
+    open_snapshot,
+    require_publishable,
+    snapshot_stats,
+)
 from feature_jobs.online.publish import LivePointer, read_live
 from feature_jobs.online.scripts import READ
 from feature_jobs.settings import Settings
@@ -79,7 +84,10 @@ def check(
         threshold: highest mismatch rate that still passes (0.0: any mismatch fails).
         seed: sampling seed, so a re-run compares the same entities.
     """
-    snapshot = pinned_snapshot(spark, settings, view, day)
+    snapshot = open_snapshot(spark, settings, view, day)
+    stats = snapshot_stats(snapshot)
+    require_publishable(view, day, snapshot.delta_version, stats.rows, stats.definition_versions)
+    offline_rows = stats.rows
     url = online_url(settings)
     with redis_errors(url):
         client = connect(url)
@@ -88,35 +96,37 @@ def check(
         if live is not None and live.meta.feature_ts > snapshot.feature_ts:
             return make(
                 checked=False, sampled=0, mismatches=0, rate=0.0,
-                offline_rows=snapshot.rows, online_rows=None, passed=True,
+                offline_rows=offline_rows, online_rows=None, passed=True,
                 message=f"a newer snapshot ({live.meta.feature_ts.isoformat()}) is live; "
                 "this date is not served, nothing to compare",
             )  # fmt: skip
-        rows = _sample(snapshot, view, sample, seed)
+        rows = _sample(snapshot, offline_rows, view, sample, seed)
         if live is None or live.meta.feature_ts != snapshot.feature_ts:
             served = "nothing" if live is None else live.meta.feature_ts.isoformat()
             return make(
                 checked=True, sampled=len(rows), mismatches=len(rows), rate=1.0,
-                offline_rows=snapshot.rows, online_rows=None, passed=False,
+                offline_rows=offline_rows, online_rows=None, passed=False,
                 message=f"the {day} snapshot is not published (Redis serves {served}); "
                 "run sync for it",
             )  # fmt: skip
         online_rows = _count_online(client, settings.project, view.name, live)
         mismatches, examples = _compare(client, settings, view, live, rows)
     rate = mismatches / len(rows) if rows else 0.0
-    counts_agree = online_rows == snapshot.rows
+    counts_agree = online_rows == offline_rows
     passed = rate <= threshold and counts_agree
     message = f"{mismatches}/{len(rows)} sampled entities differ ({rate:.2%})"
     if not counts_agree:
-        message += f"; Redis holds {online_rows} entities, Delta {snapshot.rows}"
+        message += f"; Redis holds {online_rows} entities, Delta {offline_rows}"
     return make(
         checked=True, sampled=len(rows), mismatches=mismatches, rate=rate,
-        offline_rows=snapshot.rows, online_rows=online_rows, passed=passed, message=message,
+        offline_rows=offline_rows, online_rows=online_rows, passed=passed, message=message,
         examples=examples,
     )  # fmt: skip
 
 
-def _sample(snapshot: OfflineSnapshot, view: FeatureView, size: int, seed: int) -> list[Row]:
+def _sample(
+    snapshot: OfflineSnapshot, rows: int, view: FeatureView, size: int, seed: int
+) -> list[Row]:
     from pyspark.sql import functions as F
 
     # Timestamps are compared as epoch microseconds, as Redis stores them.
@@ -125,8 +135,8 @@ def _sample(snapshot: OfflineSnapshot, view: FeatureView, size: int, seed: int) 
         for name in (f.name for f in view.features)
     ]
     frame = snapshot.frame.select(*view.keys, *columns)
-    if snapshot.rows > size:
-        fraction = min(1.0, 1.5 * size / snapshot.rows)
+    if rows > size:
+        fraction = min(1.0, 1.5 * size / rows)
         frame = frame.sample(fraction=fraction, seed=seed).limit(size)
     return frame.collect()  # a bounded sample, never the whole table
 

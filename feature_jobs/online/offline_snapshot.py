@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from feature_jobs.definitions import FeatureView
 from feature_jobs.errors import PublishRefused
+from feature_jobs.offline_store import table_exists
 from feature_jobs.online.codec import datetime_to_micros, micros_to_datetime
 from feature_jobs.settings import Settings
 from feature_jobs.timeutil import day_start
@@ -18,37 +19,44 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class OfflineSnapshot:
-    """One snapshot of a view at a pinned Delta version.
+    """One snapshot of a view at a pinned Delta version (nothing is read yet).
 
     Attributes:
-        frame: its rows (join keys and features), entities with a null key left out.
+        frame: its rows: join keys, features and ``definition_version``; entities with a
+            null key are left out.
         delta_version: the offline table version the rows are read at.
         feature_ts: the snapshot time.
-        rows: number of rows in ``frame``.
-        definition_version: the definition version that computed it.
     """
 
     frame: DataFrame
     delta_version: int
     feature_ts: datetime
+
+
+@dataclass(frozen=True)
+class SnapshotStats:
+    """Row count and the definition versions that computed a snapshot's rows."""
+
     rows: int
-    definition_version: str
+    definition_versions: tuple[str, ...]
 
 
-def pinned_snapshot(
+def open_snapshot(
     spark: SparkSession, settings: Settings, view: FeatureView, day: date
 ) -> OfflineSnapshot:
     """The latest snapshot of ``view`` for logical date ``day`` at the table's current version.
 
+    A daily view's snapshot time is known (D+1 00:00 UTC), so nothing is scanned here; an
+    hourly view's is the latest one stored under the date (one small aggregate).
+
     Raises:
-        PublishRefused: no offline table, no snapshot for the date, or one computed by
-            other definitions than the current ones (publishing it would be skew).
+        PublishRefused: no offline table, or (hourly) no snapshot for the date.
     """
     from delta.tables import DeltaTable
     from pyspark.sql import functions as F
 
     path = settings.offline_path(view.name)
-    if not DeltaTable.isDeltaTable(spark, path):
+    if not table_exists(spark, path):
         raise PublishRefused(
             f"no offline table for view {view.name} at {path}; run `python -m feature_jobs "
             f"materialize --view {view.name} --date {day}` first"
@@ -59,44 +67,56 @@ def pinned_snapshot(
     for key in view.keys:
         not_null = not_null & F.col(key).isNotNull()
     day_rows = table.where((F.col("snapshot_date") == F.lit(day)) & not_null)
-    # One small aggregate: the snapshots stored under the date and who computed them.
     # Times travel as epoch microseconds: collected timestamps would come back naive.
     ts_us = F.unix_micros(F.col("feature_ts"))
-    groups = day_rows.groupBy(ts_us.alias("ts_us"), "definition_version").count().collect()
     last_boundary = datetime_to_micros(day_start(day) + timedelta(days=1))
-    times = [int(r["ts_us"]) for r in groups if r["ts_us"] <= last_boundary]
-    if not times:
-        raise PublishRefused(
-            f"offline/{view.name} has no snapshot for {day} (table version {version}); run "
-            f"`python -m feature_jobs materialize --view {view.name} --date {day}` first"
-        )
-    chosen_us = max(times)
-    chosen = [r for r in groups if r["ts_us"] == chosen_us]
-    versions = sorted({r["definition_version"] for r in chosen})
-    if versions != [view.version]:
+    chosen_us = last_boundary
+    if view.cadence != "daily":
+        latest = day_rows.where(ts_us <= F.lit(last_boundary)).agg(F.max(ts_us)).collect()[0][0]
+        if latest is None:
+            raise PublishRefused(_no_snapshot(view, day, version))
+        chosen_us = int(latest)
+    columns = [*view.keys, *(f.name for f in view.features), "definition_version"]
+    return OfflineSnapshot(
+        frame=day_rows.where(ts_us == F.lit(chosen_us)).select(*columns),
+        delta_version=version,
+        feature_ts=micros_to_datetime(chosen_us),
+    )
+
+
+def snapshot_stats(snapshot: OfflineSnapshot) -> SnapshotStats:
+    """Count the snapshot's rows per definition version (one aggregate job)."""
+    groups = snapshot.frame.groupBy("definition_version").count().collect()
+    return SnapshotStats(
+        rows=sum(int(r["count"]) for r in groups),
+        definition_versions=tuple(sorted(str(r["definition_version"]) for r in groups)),
+    )
+
+
+def require_publishable(
+    view: FeatureView, day: date, delta_version: int, rows: int, versions: tuple[str, ...]
+) -> None:
+    """Refuse an empty snapshot, or one computed by other definitions than the current ones.
+
+    Raises:
+        PublishRefused: naming the date and how to fix it.
+    """
+    if rows == 0:
+        raise PublishRefused(_no_snapshot(view, day, delta_version))
+    if versions != (view.version,):
         raise PublishRefused(
             f"the {day} snapshot of {view.name} was computed by definition version "
             f"{', '.join(versions)} but the definitions are now {view.version}; re-run "
             f"materialize for {day} before syncing"
         )
-    columns = [*view.keys, *(f.name for f in view.features)]
-    frame = day_rows.where(ts_us == F.lit(chosen_us)).select(*columns)
-    return OfflineSnapshot(
-        frame=frame,
-        delta_version=version,
-        feature_ts=micros_to_datetime(chosen_us),
-        rows=sum(int(r["count"]) for r in chosen),
-        definition_version=view.version,
-    )
 
 
 def latest_snapshot_date(spark: SparkSession, settings: Settings, view: FeatureView) -> date:
     """The newest ``snapshot_date`` in the offline table of ``view``."""
-    from delta.tables import DeltaTable
     from pyspark.sql import functions as F
 
     path = settings.offline_path(view.name)
-    if not DeltaTable.isDeltaTable(spark, path):
+    if not table_exists(spark, path):
         raise PublishRefused(
             f"no offline table for view {view.name} at {path}; run materialize first"
         )
@@ -104,3 +124,10 @@ def latest_snapshot_date(spark: SparkSession, settings: Settings, view: FeatureV
     if latest is None:
         raise PublishRefused(f"offline/{view.name} is empty; run materialize first")
     return latest  # type: ignore[no-any-return]
+
+
+def _no_snapshot(view: FeatureView, day: date, version: int) -> str:
+    return (
+        f"offline/{view.name} has no snapshot for {day} (table version {version}); run "
+        f"`python -m feature_jobs materialize --view {view.name} --date {day}` first"
+    )

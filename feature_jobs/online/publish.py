@@ -25,6 +25,7 @@ from typing import Any
 from feature_jobs.online import keys as K
 from feature_jobs.online.codec import datetime_to_micros, micros_to_datetime
 from feature_jobs.online.connection import Client
+from feature_jobs.online.resp import pack_bucket, send_pipelined
 from feature_jobs.online.scripts import CLAIM_RETIRE, GO_LIVE, MARK_LOGGED
 
 #: Data keys outlive the pointer by this much: they are written before it goes live.
@@ -141,9 +142,9 @@ def write_batch(
 ) -> None:
     """Step 2 (runs on executors): write entity values into their buckets, one pipeline.
 
-    Entities are grouped per bucket so one HSET carries many of them; every bucket key
-    gets its TTL in the same pipeline, so even a writer killed half-way leaves no key
-    without one.
+    Entities are grouped per bucket so one HSET carries many of them; every HSET is
+    followed by the bucket's PEXPIRE in the same buffer, so even a writer killed half-way
+    leaves no key without a TTL.
     """
     groups: dict[int, list[bytes]] = {}
     for field, value in zip(fields, values, strict=True):
@@ -153,12 +154,11 @@ def write_batch(
             groups[bucket] = group = []
         group.append(field)
         group.append(value)
-    pipe = client.pipeline(transaction=False)
+    ttl = str(ttl_ms).encode()
+    chunks: list[bytes] = []
     for bucket, args in groups.items():
-        key = f"{prefix}{bucket}"
-        pipe.execute_command("HSET", key, *args)
-        pipe.execute_command("PEXPIRE", key, ttl_ms)
-    pipe.execute()
+        chunks.extend(pack_bucket(f"{prefix}{bucket}".encode(), args, ttl))
+    send_pipelined(client, f"{prefix}0", b"".join(chunks), 2 * len(groups))
 
 
 def go_live(client: Client, project: str, view: str, token: str, ttl: timedelta) -> GoLiveResult:
@@ -226,6 +226,11 @@ def retire_superseded(
         if retire(client, project, view, token, grace):
             retired.append(token)
     return retired
+
+
+def set_rows(client: Client, project: str, view: str, token: str, rows: int) -> None:
+    """Record how many entities a snapshot holds, once the executors have written it."""
+    client.hset(K.meta_key(project, view, token), "rows", str(rows))
 
 
 def mark_logged(client: Client, project: str, view: str, token: str) -> bool:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable
@@ -26,7 +27,12 @@ from feature_jobs.online import guards as G
 from feature_jobs.online import keys as K
 from feature_jobs.online import publish as P
 from feature_jobs.online.connection import JOB_RETRY, Client, connect, online_url, redis_errors
-from feature_jobs.online.offline_snapshot import OfflineSnapshot, pinned_snapshot
+from feature_jobs.online.offline_snapshot import (
+    OfflineSnapshot,
+    open_snapshot,
+    require_publishable,
+    snapshot_stats,
+)
 from feature_jobs.online.sync_log import SyncLogEntry, append_sync_log, has_entry
 from feature_jobs.online.writer import RESULT_SCHEMA, PartitionWriter
 from feature_jobs.settings import Settings
@@ -109,13 +115,14 @@ def sync(
     with redis_errors(url):
         client = connect(url, retry=JOB_RETRY)
         reconcile_sync_log(spark, settings, client, name)
-        snapshot = pinned_snapshot(spark, settings, view, day)
+        snapshot = open_snapshot(spark, settings, view, day)
+        rows = 0
 
         def result(published: bool, reason: str, token: str | None = None,
                    live_at: datetime | None = None) -> SyncResult:  # fmt: skip
             return SyncResult(
-                name, day, snapshot.feature_ts, snapshot.delta_version, snapshot.rows,
-                published, reason, token, started_at, live_at, run_id, time.perf_counter() - t0,
+                name, day, snapshot.feature_ts, snapshot.delta_version, rows, published,
+                reason, token, started_at, live_at, run_id, time.perf_counter() - t0,
             )  # fmt: skip
 
         live = P.read_live(client, project, name)
@@ -125,12 +132,22 @@ def sync(
                 f"live snapshot {live.meta.feature_ts.isoformat()} (table version "
                 f"{live.meta.delta_version}) is newer; what is served stays as it is",
             )
-        # A collapsed snapshot (half the entities gone) is refused unless forced.
-        G.check_shrink(name, live.meta if live else None, snapshot.rows, force)
-        meta = _meta(view, day, snapshot, run_id, started_at)
+        if live is None:
+            # A first publish: count the rows to size the buckets, and refuse early. Later
+            # publishes size by the live snapshot and let the write job count.
+            stats = snapshot_stats(snapshot)
+            require_publishable(
+                view, day, snapshot.delta_version, stats.rows, stats.definition_versions
+            )
+        expected = stats.rows if live is None else live.meta.rows
+        meta = _meta(view, day, snapshot, run_id, started_at, K.bucket_count(expected))
         P.register(client, project, name, meta, ttl)
         try:
-            _write(snapshot, view, meta, K.data_prefix(project, name, meta.token), url, ttl)
+            rows = _write(snapshot, view, meta, K.data_prefix(project, name, meta.token), url, ttl)
+            # A collapsed snapshot (half the entities gone) is refused unless forced.
+            G.check_shrink(name, live.meta if live else None, rows, force)
+            meta = dataclasses.replace(meta, rows=rows)
+            P.set_rows(client, project, name, meta.token, rows)
             outcome = P.go_live(client, project, name, meta.token, ttl)
         except BaseException:
             P.retire(client, project, name, meta.token, timedelta(0))
@@ -176,20 +193,25 @@ def _newer(live: P.SnapshotMeta, snapshot: OfflineSnapshot) -> bool:
 
 
 def _meta(
-    view: FeatureView, day: date, snapshot: OfflineSnapshot, run_id: str, started_at: datetime
+    view: FeatureView,
+    day: date,
+    snapshot: OfflineSnapshot,
+    run_id: str,
+    started_at: datetime,
+    buckets: int,
 ) -> P.SnapshotMeta:
     columns = tuple(f.name for f in view.features)
     return P.SnapshotMeta(
         token=K.new_token(snapshot.feature_ts),
         feature_ts=snapshot.feature_ts,
         snapshot_date=day,
-        buckets=K.bucket_count(snapshot.rows),
+        buckets=buckets,
         columns=columns,
         types=tuple(view.output_type(name) for name in columns),
         delta_version=snapshot.delta_version,
-        definition_version=snapshot.definition_version,
+        definition_version=view.version,
         run_id=run_id,
-        rows=snapshot.rows,
+        rows=0,  # known once the executors have written it
         started_at=started_at,
     )
 
@@ -197,7 +219,8 @@ def _meta(
 def _write(
     snapshot: OfflineSnapshot, view: FeatureView, meta: P.SnapshotMeta, prefix: str, url: str,
     ttl: timedelta,
-) -> None:  # fmt: skip
+) -> int:  # fmt: skip
+    """Run the write job; return the rows written (refuse foreign or no rows)."""
     writer = PartitionWriter(
         url=url,
         prefix=prefix,
@@ -208,17 +231,24 @@ def _write(
             c for c, t in zip(meta.columns, meta.types, strict=True) if t == "timestamp"
         ),
         ttl_ms=int((ttl + P.DATA_TTL_SLACK).total_seconds() * 1000),
+        definition_version=view.version,
     )
     try:
         counts = snapshot.frame.mapInArrow(writer, RESULT_SCHEMA).collect()
     except Exception as exc:  # an executor's one-line error, not Spark's wrapper
         raise_task_error(exc)
     written = sum(int(row["rows"]) for row in counts)
-    if written != snapshot.rows:
-        raise OnlineStoreError(
-            f"sync of {view.name} wrote {written} rows but the snapshot has {snapshot.rows}; "
-            "re-run the sync"
-        )
+    foreign = [row for row in counts if row["foreign"]]
+    require_publishable(
+        view,
+        meta.snapshot_date,
+        snapshot.delta_version,
+        written + sum(int(row["foreign"]) for row in foreign),
+        tuple(
+            sorted(({view.version} if written else set()) | {r["foreign_version"] for r in foreign})
+        ),
+    )
+    return written
 
 
 def _log(

@@ -30,7 +30,7 @@ def install(point: str, marker: Path) -> None:
         sync_module._write = lambda *a, **k: _pause(marker, point)  # type: ignore[assignment]
     elif point == "mid_write":  # half of the entities written by the executors
 
-        def half(snapshot: Any, *args: Any, **kwargs: Any) -> None:
+        def half_write(snapshot: Any, *args: Any, **kwargs: Any) -> None:
             n = snapshot.rows // 2
             write(
                 dataclasses.replace(snapshot, frame=snapshot.frame.limit(n), rows=n),
@@ -39,7 +39,7 @@ def install(point: str, marker: Path) -> None:
             )
             _pause(marker, point)
 
-        sync_module._write = half  # type: ignore[assignment]
+        sync_module._write = half_write  # type: ignore[assignment]
     elif point == "before_go_live":  # everything written, pointer not moved
         publish.go_live = lambda *a, **k: _pause(marker, point)  # type: ignore[assignment]
     elif point == "after_go_live":  # live, not yet in the sync log, old one not retired

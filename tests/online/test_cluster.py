@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -31,18 +33,34 @@ def redis_cli() -> str:
     return found or str(Path(redis_server_binary()).with_name("redis-cli"))
 
 
+def cluster_port() -> int:
+    """A free port whose cluster bus port (port + 10000) is valid and free too."""
+    for _ in range(200):
+        port = random.randint(20000, 55000)
+        try:
+            for candidate in (port, port + 10000):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair for a cluster node")
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("cluster")
-    nodes = [
-        RedisServer(
-            folder / f"node{i}",
-            ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-             "--cluster-node-timeout", "5000"],
-        ).start()
-        for i in range(3)
-    ]  # fmt: skip
+    nodes: list[RedisServer] = []
     try:
+        for i in range(3):
+            node = RedisServer(
+                folder / f"node{i}",
+                ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                 "--cluster-node-timeout", "5000"],
+            )  # fmt: skip
+            node.port = cluster_port()
+            nodes.append(node)  # stopped below even if it fails to start
+            node.start()
         addresses = [f"127.0.0.1:{node.port}" for node in nodes]
         subprocess.run(
             [redis_cli(), "--cluster", "create", *addresses, "--cluster-replicas", "0",

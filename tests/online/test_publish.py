@@ -147,3 +147,19 @@ def test_absent_entities_stay_missing_after_a_publish(spark, online_settings, st
     response = store_factory().get_online_features(REF, [{"user_id": 4}, {"user_id": 5}])
     assert response.values == [[1004], [0]]
     assert response.statuses == [[Status.PRESENT], [Status.MISSING]]
+
+
+def test_later_snapshot_from_other_definitions_is_refused_after_the_write(
+    spark, online_settings, store_factory, client
+):
+    write_snapshot(spark, online_settings, user_stats, D1, rows(1))
+    first = sync(spark, online_settings, user_stats, D1)
+    # Live snapshot present: the write job itself finds the foreign rows and skips them.
+    write_snapshot(spark, online_settings, user_stats, D2, rows(2), definition_version="0ld")
+    with pytest.raises(PublishRefused, match="definition version 0ld"):
+        sync(spark, online_settings, user_stats, D2)
+    assert served(store_factory()) == [1000 + i for i in range(20)]
+    registered = client.zrange(K.snaps_key(online_settings.project, "user_stats"), 0, -1)
+    assert registered == [first.token.encode()]
+    time.sleep(0.05)
+    assert [k for k in client.scan_iter(match="*:d:*") if b"20240303" in k] == []

@@ -97,8 +97,10 @@ def create_app(store: FeatureStore, *, max_entities: int = DEFAULT_MAX_ENTITIES)
             503: {"model": ErrorBody, "description": "Redis unavailable"},
         },
     )
-    def online_features(request: OnlineFeaturesRequest) -> Response:
+    async def online_features(request: OnlineFeaturesRequest) -> Response:
         """Read features for a batch of entities as they are served now."""
+        # Called inline, not in a worker thread: the read is one Redis round trip (about
+        # 0.1 ms), cheaper than the thread hand-off; the socket timeout bounds a stall.
         if (request.features is None) == (request.feature_service is None):
             raise OnlineRequestError('give exactly one of "features" or "feature_service"')
         if len(request.entities) > max_entities:
@@ -117,7 +119,7 @@ def create_app(store: FeatureStore, *, max_entities: int = DEFAULT_MAX_ENTITIES)
         return Response(body.encode(), media_type="application/json")
 
     @app.get("/healthz", responses={503: {"model": ErrorBody}})
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         """200 when Redis answers."""
         store.ping()
         return {"status": "ok"}

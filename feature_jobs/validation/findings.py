@@ -131,8 +131,8 @@ def _finding(
     text = str(entry.get("error", ""))
     rule = rules.get(f"{column or '*'}::{check}")
     if rule is not None and reason == "DATAFRAME_CHECK":
-        # Duplicates are counted exactly when sampled; an empty batch has no rows to name.
-        failing = counts.get(rule.key, 0) if rule.kind == "row" else None
+        # An empty batch has no rows to name.
+        failing = None if rule.kind == "non_empty" else counts.get(rule.key, 0)
         return Finding(
             check=rule.name,
             column=rule.column,

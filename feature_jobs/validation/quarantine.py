@@ -77,7 +77,7 @@ def row_predicate(finding: Finding, rules: Mapping[str, Rule]) -> Column | None:
 def with_samples(
     df: DataFrame, findings: Sequence[Finding], rules: Mapping[str, Rule]
 ) -> list[Finding]:
-    """Each finding with a sample of its rows (and the exact count of duplicated rows).
+    """Each finding with a sample of its rows.
 
     One small Spark job per failed check; this runs only when something failed.
     """
@@ -94,12 +94,8 @@ def with_samples(
             sampled.append(finding)
             continue
         flagged = df.withColumn("__bad", predicate).filter(F.col("__bad")).drop("__bad")
-        count = finding.failing_rows
-        rule = rules.get(finding.rule_key or "")
-        if rule is not None and rule.kind == "unique":
-            count = flagged.count()  # every row of a duplicated group, not just the surplus
         rows = flagged.select(as_json).limit(SAMPLE_ROWS).collect()
-        sampled.append(finding.with_rows(count, tuple(r["row"] for r in rows)))
+        sampled.append(finding.with_rows(finding.failing_rows, tuple(r["row"] for r in rows)))
     return sampled
 
 

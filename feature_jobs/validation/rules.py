@@ -71,19 +71,24 @@ class Rule:
         assert self.valid is not None  # every row rule has a predicate
         return F.coalesce(~self.valid(), F.lit(False))
 
-    def violation_count(self) -> Column:
-        """An aggregate expression: 0 when the rule holds, positive otherwise.
+    @property
+    def needs_window(self) -> bool:
+        """Its violation looks at other rows (a window), so it is flagged before counting."""
+        return self.kind == "unique"
 
-        For ``unique`` it counts surplus rows (rows minus distinct keys); the report
-        counts every row of a duplicated group afterwards.
+    def violation_count(self, flag: str | None = None) -> Column:
+        """An aggregate expression: 0 when the rule holds, the failing rows otherwise.
+
+        Args:
+            flag: for rules that :attr:`needs_window`, the column already holding
+                :meth:`violation` (an aggregate cannot contain a window).
         """
         from pyspark.sql import functions as F
 
-        if self.kind == "unique":
-            return F.count(F.lit(1)) - F.count_distinct(F.struct(*[F.col(c) for c in self.reads]))
         if self.kind == "non_empty":
             return F.when(F.count(F.lit(1)) == 0, F.lit(1)).otherwise(F.lit(0))
-        return F.sum(F.when(self.violation(), F.lit(1)).otherwise(F.lit(0)))
+        flagged = F.col(flag) if flag is not None else self.violation()
+        return F.sum(F.when(flagged, F.lit(1)).otherwise(F.lit(0)))
 
 
 # -- rule builders ---------------------------------------------------------------------

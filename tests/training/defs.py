@@ -83,3 +83,7 @@ everything = FeatureService(
         "pair_daily:amount_min_1d",
     ],
 )
+
+pairs_only = FeatureService(
+    name="pairs_only", features=["pair_daily:orders_1d", "pair_daily:amount_min_1d"]
+)

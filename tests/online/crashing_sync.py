@@ -31,12 +31,8 @@ def install(point: str, marker: Path) -> None:
     elif point == "mid_write":  # half of the entities written by the executors
 
         def half_write(snapshot: Any, *args: Any, **kwargs: Any) -> None:
-            n = snapshot.rows // 2
-            write(
-                dataclasses.replace(snapshot, frame=snapshot.frame.limit(n), rows=n),
-                *args,
-                **kwargs,
-            )
+            half = snapshot.frame.limit(snapshot.frame.count() // 2)
+            write(dataclasses.replace(snapshot, frame=half), *args, **kwargs)
             _pause(marker, point)
 
         sync_module._write = half_write  # type: ignore[assignment]

@@ -42,31 +42,27 @@ user_stats = FeatureView(
     ],
 )
 
+
+def _two_feature_view(name: str, on_stale: str) -> FeatureView:
+    return FeatureView(
+        name=name,
+        entity=user,
+        source=events,
+        owner="tests",
+        max_age="1d",
+        on_stale=on_stale,  # type: ignore[arg-type]
+        features=[
+            Feature(name="txn_count_7d", function="count", window="7d"),
+            Feature(
+                name="amount_sum_7d", function="sum", column="amount", window="7d", default=-1.0
+            ),
+        ],
+    )
+
+
 # Same shape, other staleness policies (the on_stale tests publish all three).
-user_stats_reject = FeatureView(
-    name="user_stats_reject",
-    entity=user,
-    source=events,
-    owner="tests",
-    max_age="1d",
-    on_stale="reject",
-    features=[
-        Feature(name="txn_count_7d", function="count", window="7d"),
-        Feature(name="amount_sum_7d", function="sum", column="amount", window="7d", default=-1.0),
-    ],
-)
-user_stats_serve = FeatureView(
-    name="user_stats_serve",
-    entity=user,
-    source=events,
-    owner="tests",
-    max_age="1d",
-    on_stale="serve",
-    features=[
-        Feature(name="txn_count_7d", function="count", window="7d"),
-        Feature(name="amount_sum_7d", function="sum", column="amount", window="7d", default=-1.0),
-    ],
-)
+user_stats_reject = _two_feature_view("user_stats_reject", "reject")
+user_stats_serve = _two_feature_view("user_stats_serve", "serve")
 
 pair_stats = FeatureView(
     name="pair_stats",

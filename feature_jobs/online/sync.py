@@ -48,7 +48,11 @@ MIN_TTL = timedelta(days=14)
 
 @dataclass(frozen=True)
 class SyncResult:
-    """What one sync did. ``published`` is False when a newer snapshot was already live."""
+    """What one sync did.
+
+    ``published`` is False when a newer snapshot was already live (then ``rows`` is 0 and
+    ``reason`` says which snapshot is served). ``seconds`` is the wall time of the sync.
+    """
 
     view: str
     snapshot_date: date

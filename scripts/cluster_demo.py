@@ -50,11 +50,8 @@ def main(argv: list[str]) -> int:
         demo = [sys.executable, "-m", "feature_jobs", "demo", "--days", str(args.days),
                 "--users", str(args.users), "--merchants", str(args.merchants)]  # fmt: skip
         code = subprocess.run(demo, cwd=ROOT, env=env, check=False).returncode
-        apps = cluster.status().get("completedapps", [])
-        names = (
-            [a.get("name") for a in apps if isinstance(a, dict)] if isinstance(apps, list) else []
-        )
-        print(f"applications the master ran: {', '.join(map(str, names)) or 'none'}", flush=True)
+        names = cluster.completed_apps(timeout_s=60)
+        print(f"applications the master ran: {', '.join(names) or 'none'}", flush=True)
     stop_embedded(Settings.from_env(env))
     print(f"cluster stopped; demo exit code {code}; {time.monotonic() - started:.0f}s in all")
     return code

@@ -112,6 +112,20 @@ class StandaloneCluster:
             data = json.loads(response.read())
         return data if isinstance(data, dict) else {}
 
+    def completed_apps(self, timeout_s: float = 0.0) -> list[str]:
+        """Names of the applications that finished (waits up to ``timeout_s`` for one)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            apps = self.status().get("completedapps", [])
+            names = (
+                [str(a.get("name")) for a in apps if isinstance(a, dict)]
+                if isinstance(apps, list)
+                else []
+            )
+            if names or time.monotonic() >= deadline:
+                return names
+            time.sleep(0.5)
+
     def alive_workers(self) -> int:
         """Workers the master sees as ALIVE (0 while it is starting)."""
         try:

@@ -17,6 +17,7 @@ import json, sys
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import BaseNotifier
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.serialization.serialized_objects import DagSerialization
 
 bag = DagBag(dag_folder=sys.argv[1])
 facts = {
@@ -54,7 +55,17 @@ facts["daily"] = {
     },
 }
 training = bag.dags["skewless_training_set"]
+# What the API server does with a trigger's conf, on the DAG as the scheduler holds it.
+served = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(training))
+refusals = {}
+for conf in json.loads(sys.argv[2]):
+    try:
+        served.params.deep_merge(conf).validate()
+        refusals[json.dumps(conf)] = None
+    except Exception as exc:
+        refusals[json.dumps(conf)] = type(exc).__name__ + ": " + str(exc).splitlines()[0]
 facts["training"] = {
+    "refusals": refusals,
     "schedule": type(training.timetable).__name__,
     "params": {k: training.params.get_param(k).schema for k in training.params},
     "defaults": dict(training.params),
@@ -64,11 +75,23 @@ print("FACTS " + json.dumps(facts, default=str))
 """
 
 
+#: Trigger confs: the first passes the form (the task refuses it), the others do not.
+FORM_CONFS = [
+    {"spine": "/etc"},
+    {"spine": "raw/../../etc"},
+    {"spine": "s3a://bucket/labels"},
+    {"feature_service": "nope"},
+    {"mode": "latest"},
+    {"output_name": "Bad Name"},
+    {"output_name": "x" * 65},
+]
+
+
 @pytest.fixture(scope="module")
 def facts(tmp_path_factory: pytest.TempPathFactory) -> dict:
     home = tmp_path_factory.mktemp("dagbag_home")  # parsing needs no metadata DB
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(ROOT / "dags")],
+        [sys.executable, "-c", PROBE, str(ROOT / "dags"), json.dumps(FORM_CONFS)],
         env=airflow_env(home, SKEWLESS_DATA_ROOT=str(home / "data")),
         capture_output=True,
         text=True,
@@ -131,3 +154,19 @@ def test_training_set_dag_is_manual_with_a_checked_form(facts: dict) -> None:
     assert params["mode"]["enum"] == ["event-time", "as-known"]
     assert params["output_name"]["pattern"] == "^[a-z0-9_]{1,64}$"
     assert set(training["defaults"]) == {"feature_service", "spine", "mode", "output_name"}
+
+
+def test_trigger_form_refuses_traversal_urls_unknown_services_and_bad_names(
+    facts: dict,
+) -> None:
+    refusals = {json.loads(k).popitem(): v for k, v in facts["training"]["refusals"].items()}
+    # Absolute paths may name a folder under the data root: the task decides (see
+    # test_training_set_dag); everything else is refused before a run exists.
+    assert refusals.pop(("spine", "/etc")) is None
+    assert refusals[("spine", "raw/../../etc")].startswith(
+        "ParamValidationError: Invalid input for param spine"
+    )
+    assert refusals[("feature_service", "nope")].startswith(
+        "ParamValidationError: Invalid input for param feature_service: 'nope' is not one of"
+    )
+    assert all(v and v.startswith("ParamValidationError") for v in refusals.values()), refusals

@@ -94,21 +94,3 @@ def test_request_outside_the_data_root_stops_before_spark(
     assert "spine /etc is outside the data root" in log.read_text()
     assert not (demo.data_root / "training_sets" / "outside").exists()
     assert "spark-submit" not in log.read_text()
-
-
-@pytest.mark.parametrize(
-    "changes",
-    [{"spine": "raw/../../etc"}, {"feature_service": "nope"}, {"output_name": "Bad Name"}],
-)
-def test_form_refuses_traversal_unknown_service_and_bad_name(
-    demo: Settings, airflow_home: Path, changes: dict[str, str]
-) -> None:
-    sets = demo.data_root / "training_sets"
-    before = sorted(sets.iterdir()) if sets.exists() else []
-    result = run_dag(
-        airflow_env(airflow_home, demo), "skewless_training_set", WHEN + timedelta(days=2),
-        _conf(**changes),
-    )  # fmt: skip
-    # The form's schema refuses the conf: no run is created, nothing is written.
-    assert "ParamValidationError" in result.get("error", ""), result
-    assert (sorted(sets.iterdir()) if sets.exists() else []) == before

@@ -26,10 +26,10 @@ from feature_jobs.serving_rule import Status
 from feature_jobs.settings import Settings
 from feature_jobs.timeutil import utc_now
 from feature_jobs.training import manifest as manifest_io
-from feature_jobs.training.as_known import Publication, as_known_join, publications
+from feature_jobs.training.as_known import as_known_join
 from feature_jobs.training.hashing import hash_sum, qcol
+from feature_jobs.training.inputs import PinnedInputs, pin_inputs
 from feature_jobs.training.leakage import describe, naive_join_leakage
-from feature_jobs.training.offline_reads import current_version, read_version
 from feature_jobs.training.paths import (
     check_output_free,
     manifest_path,
@@ -96,7 +96,7 @@ def build_training_set(
             f"{spine.fingerprint} != {pins.spine_fingerprint}); restore it to rebuild"
         )
     progress(f"spine: {spine.rows} rows, {len(spine.columns)} columns")
-    inputs = _pin_inputs(spark, settings, request, views, pins)
+    inputs = pin_inputs(spark, settings, request, views, pins)
     progress(f"inputs pinned: {inputs.describe()}")
 
     staged = staging_path(request.output)
@@ -131,82 +131,13 @@ def build_training_set(
     )
 
 
-@dataclass
-class _Inputs:
-    """The pinned inputs of a build."""
-
-    mode: str
-    offline: dict[str, tuple[str, int]]  # view -> (path, version) read (event-time)
-    sync_log: tuple[str, int] | None  # (path, version) read (as-known)
-    publications: dict[str, list[Publication]]
-    latest_reads: list[tuple[ViewRequest, DataFrame]]  # what a naive join would read
-    version_reader: Callable[[str, str, int], DataFrame]
-
-    def describe(self) -> str:
-        if self.sync_log is not None:
-            pubs = sum(len(p) for p in self.publications.values())
-            return f"sync log version {self.sync_log[1]}, {pubs} publication(s)"
-        return ", ".join(f"{view}@v{version}" for view, (_, version) in self.offline.items())
-
-
-def _pin_inputs(
-    spark: SparkSession,
-    settings: Settings,
-    request: TrainingSetRequest,
-    views: list[ViewRequest],
-    pins: manifest_io.Pins | None,
-) -> _Inputs:
-    cache: dict[tuple[str, int], DataFrame] = {}
-    # The version just found current cannot have been vacuumed; pinned (rebuild) and
-    # published (as-known) versions may have been, so their files are checked.
-    check_files = pins is not None or request.mode == "as-known"
-
-    def reader(view: str, path: str, version: int) -> DataFrame:
-        if (path, version) not in cache:
-            cache[(path, version)] = read_version(
-                spark, path, version, f"view {view}", check_files=check_files
-            )
-        return cache[(path, version)]
-
-    offline: dict[str, tuple[str, int]] = {}
-    latest: list[tuple[ViewRequest, DataFrame]] = []
-    for view in views:
-        name, path = view.view.name, settings.offline_path(view.view.name)
-        if request.mode == "event-time":
-            version = (
-                pins.view_versions[name] if pins else current_version(spark, path, f"view {name}")
-            )
-            offline[name] = (path, version)
-            latest.append((view, reader(name, path, version)))
-        else:
-            try:
-                version = current_version(spark, path, f"view {name}")
-            except TrainingSetError:
-                continue  # never materialized: no leakage to count for it
-            latest.append((view, read_version(spark, path, version, name, check_files=False)))
-    sync_log = None
-    pubs: dict[str, list[Publication]] = {}
-    if request.mode == "as-known":
-        path = settings.system_path("sync_log")
-        if pins is not None and pins.sync_log_version is not None:
-            version = pins.sync_log_version
-        else:
-            version = current_version(
-                spark, path, "sync log (as-known mode needs published snapshots)"
-            )
-        log = read_version(spark, path, version, "sync log")
-        sync_log = (path, version)
-        pubs = {v.view.name: publications(log, settings.project, v.view.name) for v in views}
-    return _Inputs(request.mode, offline, sync_log, pubs, latest, reader)
-
-
 def _join(
     spark: SparkSession,
     settings: Settings,
     spine: Spine,
     views: list[ViewRequest],
     request: TrainingSetRequest,
-    inputs: _Inputs,
+    inputs: PinnedInputs,
 ) -> DataFrame:
     from pyspark.sql import functions as F
 
@@ -260,7 +191,7 @@ def _manifest(
     request: TrainingSetRequest,
     spine: Spine,
     views: list[ViewRequest],
-    inputs: _Inputs,
+    inputs: PinnedInputs,
     rows: int,
     checksum: str,
     counts: dict[str, dict[str, int]],

@@ -7,6 +7,9 @@ fails loudly with :class:`TrainingSetError`: it never silently falls back to new
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from feature_jobs.errors import TrainingSetError
@@ -46,8 +49,9 @@ def read_version(
         TrainingSetError: the version is gone (log cleaned up, or files vacuumed).
     """
     try:
-        df = spark.read.format("delta").option("versionAsOf", version).load(path)
-        missing = _missing_files(spark, df.inputFiles()) if check_files else []
+        with _quiet_query_errors():
+            df = spark.read.format("delta").option("versionAsOf", version).load(path)
+            missing = _missing_files(spark, df.inputFiles()) if check_files else []
     except Exception as exc:  # Spark raises several JVM-backed exception types here
         raise TrainingSetError(
             f"{what}: Delta version {version} of {path} cannot be read ({_first_line(exc)}); "
@@ -60,6 +64,23 @@ def read_version(
             "from a newer manifest, nothing was written"
         )
     return df
+
+
+@contextmanager
+def _quiet_query_errors() -> Iterator[None]:
+    # PySpark logs a multi-line JSON record for some analysis errors before raising them;
+    # the error is re-raised here as one line, so the record would only be noise.
+    loggers = [
+        logging.getLogger(n) for n in ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
+    ]
+    previous = [logger.disabled for logger in loggers]
+    for logger in loggers:
+        logger.disabled = True
+    try:
+        yield
+    finally:
+        for logger, was in zip(loggers, previous, strict=True):
+            logger.disabled = was
 
 
 def _missing_files(spark: SparkSession, files: list[str]) -> list[str]:

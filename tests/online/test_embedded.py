@@ -63,4 +63,6 @@ def test_get_command_with_redis_url_unset_uses_the_embedded_server(
     assert main(["get", "--view", "user_stats", "--key", "user_id=5", "--json"]) == 0
     body = json.loads(capsys.readouterr().out)
     assert body["results"][0]["statuses"][0] == "MISSING"  # nothing published yet
-    assert (server_dir(embedded_settings) / "appendonly.aof").exists()
+    # Redis 6 keeps one appendonly.aof; Redis 7 (Debian's) a multi-part appendonlydir/.
+    folder = server_dir(embedded_settings)
+    assert (folder / "appendonly.aof").exists() or (folder / "appendonlydir").is_dir()

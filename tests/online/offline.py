@@ -48,9 +48,13 @@ def write_snapshot(
     *,
     definition_version: str | None = None,
     partitions: int = 2,
+    feature_ts: datetime | None = None,
 ) -> int:
-    """Replace the snapshot of ``day`` with ``rows`` (one Delta commit); return the version."""
-    feature_ts = snapshot_ts(day)
+    """Replace one snapshot of ``day`` with ``rows`` (one Delta commit); return the version.
+
+    The snapshot time is D+1 00:00 UTC (a daily view's) unless ``feature_ts`` is given.
+    """
+    feature_ts = feature_ts or snapshot_ts(day)
     columns = [*view.keys, *(f.name for f in view.features)]
     version = definition_version or view.version
     now = datetime.now(UTC)
@@ -58,12 +62,13 @@ def write_snapshot(
         (*(row.get(c) for c in columns), feature_ts, day, version, "test-run", now) for row in rows
     ]
     frame = spark.createDataFrame(data, offline_schema(view)).repartition(partitions)
-    (
-        frame.write.format("delta")
-        .mode("overwrite")
-        .option("replaceWhere", f"snapshot_date = '{day.isoformat()}'")
-        .partitionBy("snapshot_date")
-        .save(settings.offline_path(view.name))
-    )
+    path = settings.offline_path(view.name)
+    writer = frame.write.format("delta")
+    if DeltaTable.isDeltaTable(spark, path):
+        stamp = feature_ts.strftime("%Y-%m-%d %H:%M:%S")
+        writer = writer.mode("overwrite").option("replaceWhere", f"feature_ts = '{stamp}'")
+    else:
+        writer = writer.mode("append").partitionBy("snapshot_date")
+    writer.save(path)
     table = DeltaTable.forPath(spark, settings.offline_path(view.name))
     return int(table.history(1).collect()[0]["version"])

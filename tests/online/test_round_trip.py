@@ -145,3 +145,22 @@ def test_sync_log_records_the_publish(spark, online_settings):
         microsecond=result.live_at.microsecond
     )
     assert read_sync_log(spark, online_settings, "other_view").count() == 0
+
+
+def test_hourly_view_publishes_the_latest_snapshot_of_the_date(
+    spark, online_settings, store_factory, clock
+):
+    from tests.online.views import user_hourly
+
+    five, six = (datetime(2024, 3, 1, h, tzinfo=UTC) for h in (5, 6))
+    for feature_ts, count in ((six, 6), (five, 5)):  # the later one written first
+        rows = [{"user_id": 1, "txn_count_6h": count}]
+        write_snapshot(spark, online_settings, user_hourly, DAY, rows, feature_ts=feature_ts)
+    result = sync(spark, online_settings, user_hourly, DAY)
+    assert result.feature_ts == six and result.rows == 1
+    clock.now = six + timedelta(hours=3)  # exactly max_age: fresh
+    response = store_factory().get_online_features(["user_hourly:txn_count_6h"], [{"user_id": 1}])
+    assert response.values == [[6]] and response.statuses == [[Status.PRESENT]]
+    clock.now = six + timedelta(hours=3, seconds=1)
+    stale = store_factory().get_online_features(["user_hourly:txn_count_6h"], [{"user_id": 1}])
+    assert stale.values == [[0]] and stale.statuses == [[Status.STALE]]

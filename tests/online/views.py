@@ -78,5 +78,16 @@ both = FeatureService(
     features=["user_stats:txn_count_7d", "pair_stats:pair_amount_7d", "user_stats:last_country"],
 )
 
-ALL = [user_stats, user_stats_reject, user_stats_serve, pair_stats, both]
+
+user_hourly = FeatureView(
+    name="user_hourly",
+    entity=user,
+    source=events,
+    owner="tests",
+    cadence="hourly",
+    max_age="3h",
+    features=[Feature(name="txn_count_6h", function="count", window="6h")],
+)
+
+ALL = [user_stats, user_stats_reject, user_stats_serve, pair_stats, user_hourly, both]
 REGISTRY = build_registry(ALL)

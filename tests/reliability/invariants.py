@@ -160,6 +160,13 @@ class SnapshotReader(threading.Thread):
         assert self.reads > 0
 
 
+def sent_alerts(settings: Settings) -> list[dict[str, Any]]:
+    """The alerts written to the settings' JSON-lines channel, oldest first."""
+    path = settings.alert_jsonl
+    assert path is not None
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
 def days_seen(reader: SnapshotReader) -> list[date]:
     """The logical dates a reader saw, in order."""
     return [(ts - timedelta(days=1)).date() for ts in reader.seen]

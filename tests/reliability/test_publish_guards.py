@@ -4,7 +4,6 @@ values and keys are refused before they reach Redis."""
 from __future__ import annotations
 
 import dataclasses
-import json
 from datetime import date
 from typing import Any
 
@@ -21,7 +20,15 @@ from tests.online.offline import write_snapshot
 from tests.online.views import REGISTRY as ONLINE_REGISTRY
 from tests.online.views import pair_stats
 from tests.reliability.history import D1, D2, D3, snapshot_time
-from tests.reliability.invariants import READ_AT, REGISTRY, USER_STATS, read_all
+from tests.reliability.invariants import (
+    READ_AT,
+    REGISTRY,
+    USER_STATS,
+    SnapshotReader,
+    days_seen,
+    read_all,
+    sent_alerts,
+)
 
 
 @pytest.fixture
@@ -29,12 +36,6 @@ def online(settings: Settings, redis_server, tmp_path) -> Settings:  # type: ign
     return dataclasses.replace(
         settings, redis_url=redis_server.url, alert_jsonl=tmp_path / "alerts.jsonl"
     )
-
-
-def alerts(settings: Settings) -> list[dict[str, Any]]:
-    path = settings.alert_jsonl
-    assert path is not None
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def rows(n: int, day: date) -> list[dict[str, object]]:
@@ -72,6 +73,10 @@ def test_shrunken_snapshot_needs_force_and_empty_one_is_refused(
     assert sync(spark, settings, USER_STATS, D1).published
     write_snapshot(spark, settings, USER_STATS, D2, rows(49, D2))  # under half of 100
     capsys.readouterr()
+    values = {day: {int(r["user_id"]): (r["count_7d"], r["sum_7d"], r["last_country_7d"])
+                    for r in rows(n, day)} for day, n in ((D1, 100), (D2, 49))}  # fmt: skip
+    reader = SnapshotReader(settings, values)
+    reader.start()
 
     code = cli(settings, monkeypatch, "sync", "--view", "user_stats", "--date", str(D2))
     err = capsys.readouterr().err.strip().splitlines()
@@ -79,7 +84,8 @@ def test_shrunken_snapshot_needs_force_and_empty_one_is_refused(
     assert "the new snapshot has 49 entities, under 50% of the 100 served now" in err[-1]
     assert "--force" in err[-1]
     assert live_day(settings) == (snapshot_time(D1), 100)
-    sent = alerts(settings)
+    assert days_seen(reader) == [D1]  # readers never saw the refused snapshot
+    sent = sent_alerts(settings)
     assert [a["kind"] for a in sent] == ["sync.refused"]
     assert sent[0]["view"] == "user_stats" and sent[0]["snapshot_date"] == str(D2)
 
@@ -97,7 +103,9 @@ def test_shrunken_snapshot_needs_force_and_empty_one_is_refused(
     with pytest.raises(PublishRefused, match=f"has no snapshot for {D3}"):
         sync(spark, settings, USER_STATS, D3, force=True)
     assert live_day(settings) == (snapshot_time(D2), 49)
-    assert [a["kind"] for a in alerts(settings)] == ["sync.refused", "sync.refused"]
+    reader.finish()
+    assert days_seen(reader) == [D1, D2]
+    assert [a["kind"] for a in sent_alerts(settings)] == ["sync.refused", "sync.refused"]
 
 
 def _largest_stored(settings: Settings) -> int:
@@ -125,7 +133,7 @@ def test_huge_value_and_huge_key_are_refused_before_redis(spark, online: Setting
         sync(spark, settings, pair_stats, D1)
 
     assert _largest_stored(settings) < 64 * 1024  # neither reached Redis
-    assert [a["kind"] for a in alerts(settings)] == ["sync.refused", "sync.refused"]
+    assert [a["kind"] for a in sent_alerts(settings)] == ["sync.refused", "sync.refused"]
 
     store = FeatureStore(settings, registry=ONLINE_REGISTRY)
     with pytest.raises(OnlineRequestError, match=r"entity row 0: the entity key is 1\.0 MiB"):

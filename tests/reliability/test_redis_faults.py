@@ -8,7 +8,6 @@ server is a real process that the test kills and restarts.
 from __future__ import annotations
 
 import dataclasses
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from tests.reliability.invariants import (
     assert_offline_equals_recomputation,
     assert_redis_serves,
     days_seen,
+    sent_alerts,
 )
 from tests.support.redis_server import RedisServer
 
@@ -53,12 +53,6 @@ def online(warehouse: Settings, server: RedisServer, tmp_path: Path) -> Settings
     return dataclasses.replace(
         warehouse, redis_url=server.url, alert_jsonl=tmp_path / "alerts.jsonl"
     )
-
-
-def alerts(settings: Settings) -> list[dict[str, Any]]:
-    path = settings.alert_jsonl
-    assert path is not None
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def start_from_d1(spark, settings: Settings) -> tuple[dict, redis.Redis]:  # type: ignore[type-arg, no-untyped-def]
@@ -92,7 +86,7 @@ def test_redis_killed_mid_sync_and_restarted(
     finally:
         reader.finish()
     assert days_seen(reader) == [D1, D2]
-    assert alerts(settings) == []
+    assert sent_alerts(settings) == []
     runs = [r["run_id"] for r in read_sync_log(spark, settings, "user_stats").collect()]
     assert sorted(runs) == ["restarted", "sync-d1"]
 
@@ -109,23 +103,28 @@ def test_redis_down_longer_than_the_retries(
         return go_live(*args)
 
     monkeypatch.setattr(P, "go_live", down_during)
+    reader = SnapshotReader(settings, expected)
+    reader.start()
     started = time.monotonic()
-    with pytest.raises(OnlineStoreError) as info:
-        sync(spark, settings, USER_STATS, D2, run_id="down")
+    try:
+        with pytest.raises(OnlineStoreError) as info:
+            sync(spark, settings, USER_STATS, D2, run_id="down")
+        elapsed = time.monotonic() - started
+        server.start()  # back from its append-only file: the old snapshot is still live
+        live = P.read_live(client, settings.project, "user_stats")
+        assert live is not None and live.meta.feature_ts == snapshot_time(D1)
+        monkeypatch.setattr(P, "go_live", go_live)
+        assert sync(spark, settings, USER_STATS, D2, run_id="rerun").published
+    finally:
+        reader.finish()
+    assert days_seen(reader) == [D1, D2] and reader.failures > 0
     message = str(info.value)
     assert f"cannot reach Redis at redis://127.0.0.1:{server.port}" in message
     assert "\n" not in message
-    assert time.monotonic() - started > 1.0  # it did retry, with backoff, before failing
-    sent = alerts(settings)
+    assert elapsed > 5.0  # it retried with backoff (JOB_RETRY: 5.5-11 s) before failing
+    sent = sent_alerts(settings)
     assert [a["kind"] for a in sent] == ["sync.failed"] and sent[0]["view"] == "user_stats"
-
-    # Back up from its append-only file: D1 is still what is served; a re-run converges.
-    server.start()
-    client = redis.Redis.from_url(settings.redis_url or "")
-    live = P.read_live(client, settings.project, "user_stats")
-    assert live is not None and live.meta.feature_ts == snapshot_time(D1)
-    monkeypatch.setattr(P, "go_live", go_live)
-    assert sync(spark, settings, USER_STATS, D2, run_id="rerun").published
+    # Meanwhile the reader saw D1 whenever the server answered, then D2 after the re-run.
     assert_redis_serves(settings, client, USER_STATS, D2, expected[D2])
     runs = [r["run_id"] for r in read_sync_log(spark, settings, "user_stats").collect()]
     assert sorted(runs) == ["rerun", "sync-d1"]
@@ -144,12 +143,18 @@ def test_lost_writes_never_go_live(
         return go_live(client_, project, view, token, ttl)
 
     monkeypatch.setattr(P, "go_live", lose_a_bucket)
-    with pytest.raises(OnlineStoreError, match=r"is incomplete in Redis \(\d+ of 150 entities\)"):
-        sync(spark, settings, USER_STATS, D2, run_id="lossy")
-    assert_redis_serves(settings, client, USER_STATS, D1, expected[D1])
-    assert [a["kind"] for a in alerts(settings)] == ["sync.failed"]
-    monkeypatch.setattr(P, "go_live", go_live)
-    assert sync(spark, settings, USER_STATS, D2, run_id="rerun").published
+    reader = SnapshotReader(settings, expected)
+    reader.start()
+    try:
+        with pytest.raises(OnlineStoreError, match=r"is incomplete in Redis \(\d+ of 150 entit"):
+            sync(spark, settings, USER_STATS, D2, run_id="lossy")
+        assert_redis_serves(settings, client, USER_STATS, D1, expected[D1])
+        assert [a["kind"] for a in sent_alerts(settings)] == ["sync.failed"]
+        monkeypatch.setattr(P, "go_live", go_live)
+        assert sync(spark, settings, USER_STATS, D2, run_id="rerun").published
+    finally:
+        reader.finish()
+    assert days_seen(reader) == [D1, D2]
     assert_redis_serves(settings, client, USER_STATS, D2, expected[D2])
 
 
@@ -178,7 +183,7 @@ def test_memory_full_with_noeviction(
     assert "maxmemory" in message and "\n" not in message and "Traceback" not in message
     assert days_seen(reader) == [D1]
     assert_redis_serves(settings, client, USER_STATS, D1, expected[D1])
-    sent = alerts(settings)
+    sent = sent_alerts(settings)
     assert len(sent) == 1 and sent[0]["kind"] == "sync.failed" and "maxmemory" in sent[0]["message"]
 
     client.config_set("maxmemory", 0)

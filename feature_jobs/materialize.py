@@ -147,6 +147,7 @@ def materialize_range(
                     feature_ts,
                     run_id,
                     allow_unvalidated=allow_unvalidated,
+                    now=now,
                 )
                 commit = write_snapshot(spark, settings, view, snapshot, feature_ts, run_id)
                 rows = snapshot.count()

@@ -26,6 +26,8 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
+
 from feature_jobs.definitions import Entity, Feature, FeatureView, Source
 
 ENTITIES = 100_000
@@ -33,6 +35,7 @@ DAYS = 60
 FIRST_DAY = date(2024, 1, 1)
 FEATURES = [f"f{i}" for i in range(1, 9)]
 REPO = Path(__file__).resolve().parent.parent
+CPU_SECONDS: list[float] = []  # CPU time of each run's process tree (less noisy than wall)
 
 account = Entity(name="account", join_keys={"account_id": "long"})
 payments = Source(
@@ -131,14 +134,19 @@ def run_once(root: Path, size: int, env: dict[str, str]) -> tuple[float, float]:
     )
     root_process = psutil.Process(process.pid)
     peak = 0
+    cpu: dict[int, float] = {}  # last CPU time (user + system) seen per process of the tree
     while process.poll() is None:
         try:
             tree = [root_process, *root_process.children(recursive=True)]
             peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            for p in tree:
+                times = p.cpu_times()
+                cpu[p.pid] = times.user + times.system
         except psutil.Error:
             pass
         time.sleep(0.05)
     seconds = time.monotonic() - started
+    CPU_SECONDS.append(sum(cpu.values()))
     log = process.stdout.read().decode() if process.stdout else ""
     if process.returncode != 0:
         raise SystemExit(f"training-set failed for {size} rows:\n{log}")
@@ -171,13 +179,15 @@ def main() -> None:
         env["JAVA_TOOL_OPTIONS"] = args.java_opts
     print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
     for size in sizes:
+        CPU_SECONDS.clear()
         results = [run_once(root, size, env) for _ in range(args.runs)]
         times = [t for t, _ in results]
         peaks = [m for _, m in results]
         print(
             f"spine {size:>9,} rows: median {statistics.median(times):6.1f} s "
             f"(min {min(times):.1f}, max {max(times):.1f}); peak RSS of all processes "
-            f"median {statistics.median(peaks):.2f} GB (max {max(peaks):.2f})",
+            f"median {statistics.median(peaks):.2f} GB (max {max(peaks):.2f}); CPU "
+            f"median {statistics.median(CPU_SECONDS):.1f} s",
             flush=True,
         )
     print(f"load average after: {os.getloadavg()[0]:.2f}", flush=True)

@@ -29,7 +29,7 @@ from feature_jobs.training import manifest as manifest_io
 from feature_jobs.training.as_known import as_known_join
 from feature_jobs.training.hashing import hash_sum, qcol
 from feature_jobs.training.inputs import PinnedInputs, pin_inputs
-from feature_jobs.training.leakage import describe, naive_join_leakage
+from feature_jobs.training.leakage import describe, leak_aggregates, leak_report, with_leak_flags
 from feature_jobs.training.paths import (
     check_output_free,
     manifest_path,
@@ -104,15 +104,14 @@ def build_training_set(
         joined = _join(spark, settings, spine, views, request, inputs)
         progress(f"joining {len(views)} view(s) ({request.mode}) and writing {request.output}")
         joined.write.format(request.output_format).mode("errorifexists").save(str(staged))
-        rows, checksum, counts = _summarize(spark, staged, request.output_format, spine, views)
+        progress("checksumming the output and counting what a naive join would leak")
+        rows, checksum, counts, leakage = _summarize(spark, staged, request, spine, views, inputs)
+        progress(describe(leakage))
         if pins is not None and pins.checksum is not None and checksum != pins.checksum:
             raise TrainingSetError(
                 f"the rebuilt output's checksum {checksum} differs from the manifest's "
                 f"{pins.checksum}; nothing was written"
             )
-        progress("counting what a naive latest-value join would have leaked")
-        leakage = naive_join_leakage(spine.df, spine.timestamp_column, inputs.latest_reads)
-        progress(describe(leakage))
         seconds = round(time.monotonic() - started, 3)
         document = _manifest(request, spine, views, inputs, rows, checksum, counts, leakage)
         document["seconds"] = seconds
@@ -160,19 +159,29 @@ def _join(
 
 
 def _summarize(
-    spark: SparkSession, staged: Path, fmt: str, spine: Spine, views: list[ViewRequest]
-) -> tuple[int, str, dict[str, dict[str, int]]]:
-    """Row count, checksum and status counts of what was written, in one pass."""
+    spark: SparkSession,
+    staged: Path,
+    request: TrainingSetRequest,
+    spine: Spine,
+    views: list[ViewRequest],
+    inputs: PinnedInputs,
+) -> tuple[int, str, dict[str, dict[str, int]], dict[str, Any]]:
+    """Row count, checksum, status counts and the leakage report, in one pass.
+
+    The pass reads what was written (so the checksum is of the bytes on disk), joined to
+    each entity's latest snapshot time for the leakage count.
+    """
     from pyspark.sql import functions as F
 
-    written = spark.read.format(fmt).load(str(staged))
+    written = spark.read.format(request.output_format).load(str(staged))
+    flagged, flags = with_leak_flags(written, spine.timestamp_column, inputs.latest_reads)
     aggregates = [F.count(F.lit(1)).alias("rows"), hash_sum(written.columns).alias("hash")]
     for i, view in enumerate(views):
         for status in Status:
             aggregates.append(
                 F.count_if(qcol(view.status_column) == status.value).alias(f"{i}:{status.value}")
             )
-    row = written.agg(*aggregates).first()
+    row = flagged.agg(*aggregates, *leak_aggregates(flags)).first()
     assert row is not None  # a global aggregate always yields one row
     rows = int(row["rows"])
     if rows != spine.rows:
@@ -184,7 +193,8 @@ def _summarize(
         view.view.name: {s.value: int(row[f"{i}:{s.value}"]) for s in Status}
         for i, view in enumerate(views)
     }
-    return rows, f"{rows}:{row['hash']}", counts
+    leakage = leak_report(row, rows, inputs.latest_reads)
+    return rows, f"{rows}:{row['hash']}", counts, leakage
 
 
 def _manifest(

@@ -15,27 +15,24 @@ from feature_jobs.training.hashing import qcol
 from feature_jobs.training.request import ViewRequest
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame, Row
 
 
-def naive_join_leakage(
-    spine: DataFrame, ts_column: str, reads: Sequence[tuple[ViewRequest, DataFrame]]
-) -> dict[str, Any]:
-    """Count spine rows a latest-value join would fill with values from after their ts.
+def with_leak_flags(
+    df: DataFrame, ts_column: str, reads: Sequence[tuple[ViewRequest, DataFrame]]
+) -> tuple[DataFrame, list[Column]]:
+    """Attach to ``df`` each view's latest ``feature_ts`` per entity, as a naive join would.
 
     Args:
-        spine: the checked spine.
-        ts_column: its UTC timestamp column.
-        reads: each requested view with the offline table version a naive join would use.
+        df: rows holding the entity keys and ``ts_column`` (the spine, or the output).
+        ts_column: the UTC timestamp column.
+        reads: each view with the offline table version a naive join would read.
 
     Returns:
-        ``{"rows": spine rows, "rows_leaking": rows leaking in at least one view,
-        "per_view": {view: rows leaking}}``.
+        The joined frame and, per view, a boolean column: the naive value is from after ts.
     """
     from pyspark.sql import functions as F
 
-    keys = sorted({k for request, _ in reads for k in request.view.keys})
-    df = spine.select(*[qcol(k) for k in keys], qcol(ts_column).alias("__ts"))
     flags = []
     for i, (request, offline) in enumerate(reads):
         renamed = [f"__leak_key_{i}_{j}" for j in range(len(request.view.keys))]
@@ -47,20 +44,30 @@ def naive_join_leakage(
             equal = qcol(key) == F.col(name)
             condition = equal if condition is None else condition & equal
         df = df.join(latest, condition, "left").drop(*renamed)
-        flags.append(F.coalesce(F.col(f"__latest_{i}") > F.col("__ts"), F.lit(False)))
-    any_flag = flags[0]
-    for flag in flags[1:]:
+        flags.append(F.coalesce(F.col(f"__latest_{i}") > qcol(ts_column), F.lit(False)))
+    return df, flags
+
+
+def leak_aggregates(flags: Sequence[Column]) -> list[Column]:
+    """Aggregates counting leaking rows: in any view (``leak_any``), per view (``leak_<i>``)."""
+    from pyspark.sql import functions as F
+
+    any_flag = F.lit(False)
+    for flag in flags:
         any_flag = any_flag | flag
-    aggregates = [F.count(F.lit(1)).alias("rows"), F.count_if(any_flag).alias("any")]
-    aggregates += [F.count_if(flag).alias(f"view_{i}") for i, flag in enumerate(flags)]
-    row = df.agg(*aggregates).first()
-    assert row is not None  # a global aggregate always yields one row
+    return [F.count_if(any_flag).alias("leak_any")] + [
+        F.count_if(flag).alias(f"leak_{i}") for i, flag in enumerate(flags)
+    ]
+
+
+def leak_report(
+    row: Row, rows: int, reads: Sequence[tuple[ViewRequest, DataFrame]]
+) -> dict[str, Any]:
+    """``{"rows", "rows_leaking" (in any view), "per_view": {view: rows}}`` from the aggregates."""
     return {
-        "rows": int(row["rows"]),
-        "rows_leaking": int(row["any"]),
-        "per_view": {
-            request.view.name: int(row[f"view_{i}"]) for i, (request, _) in enumerate(reads)
-        },
+        "rows": rows,
+        "rows_leaking": int(row["leak_any"]),
+        "per_view": {req.view.name: int(row[f"leak_{i}"]) for i, (req, _) in enumerate(reads)},
     }
 
 

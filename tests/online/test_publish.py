@@ -162,4 +162,5 @@ def test_later_snapshot_from_other_definitions_is_refused_after_the_write(
     registered = client.zrange(K.snaps_key(online_settings.project, "user_stats"), 0, -1)
     assert registered == [first.token.encode()]
     time.sleep(0.05)
-    assert [k for k in client.scan_iter(match="*:d:*") if b"20240303" in k] == []
+    data = client.scan_iter(match="{" + online_settings.project + ":user_stats}:d:*")
+    assert [k for k in data if b":d:20240303" in k] == []  # the refused snapshot's buckets

@@ -12,8 +12,9 @@ with its manifest next to it.
   what the online store was serving at that time);
 * **output name**: lowercase letters, digits and `_`.
 
-The request is checked again by the `check_request` task before any Spark work, since an
-API trigger does not go through the form.
+The `check_request` task checks the request again before any Spark work: the form's
+schema (which Airflow also applies to API and CLI triggers) cannot see where a path
+leads (an absolute path elsewhere, a symlink out of the data root) or whether it exists.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ with DAG(
 
     @task
     def check_request() -> list[str]:
-        """Check the request again (API triggers skip the form); no Spark yet."""
+        """Check the request against the file system and definitions; no Spark yet."""
         from feature_jobs.airflow_support.training_conf import check_training_conf
 
         params = get_current_context()["params"]

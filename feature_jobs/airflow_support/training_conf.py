@@ -1,10 +1,11 @@
 """Check a training-set request coming from the Airflow form or an API trigger.
 
-The form's JSON schema catches typos, but an API trigger can send anything, so the task
-checks the request again before any Spark work: the feature service must exist, the spine
-must be a local path inside the data root (no ``..``, no URL, no absolute path elsewhere,
-no symlink out), the mode must be known and the output name must be a plain identifier.
-No Airflow and no Spark are imported here.
+The form's JSON schema catches typos, but it cannot see the file system and a DAG may be
+triggered with a conf written by hand, so the task checks the whole request again before
+any Spark work: the feature service must exist, the spine must be a local path inside
+the data root (no ``..``, no URL, no absolute path elsewhere, no symlink out), the mode
+must be known and the output name must be a plain identifier. No Airflow and no Spark
+are imported here.
 """
 
 from __future__ import annotations

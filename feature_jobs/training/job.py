@@ -30,6 +30,7 @@ from feature_jobs.training.as_known import as_known_join
 from feature_jobs.training.hashing import hash_sum, qcol
 from feature_jobs.training.inputs import PinnedInputs, pin_inputs
 from feature_jobs.training.leakage import describe, leak_aggregates, leak_report, with_leak_flags
+from feature_jobs.training.ordering import in_spine_order
 from feature_jobs.training.paths import (
     check_output_free,
     manifest_path,
@@ -143,6 +144,7 @@ def _join(
     ts = spine.timestamp_column
     # The row id keeps every spine row distinct (duplicates included) and in order.
     df = spine.df.withColumn(ROW_ID, F.monotonically_increasing_id())
+    spine_partitions = df.rdd.getNumPartitions()
     for view in views:
         name, path = view.view.name, settings.offline_path(view.view.name)
         if request.mode == "event-time":
@@ -155,7 +157,7 @@ def _join(
 
             df = as_known_join(spark, df, ts, view, inputs.publications[name], read)
     columns = output_columns(spine.columns, views)
-    return df.orderBy(ROW_ID).select(*[qcol(c) for c in columns])
+    return in_spine_order(df, ROW_ID, spine_partitions).select(*[qcol(c) for c in columns])
 
 
 def _summarize(

@@ -66,7 +66,11 @@ def publish(url: str, project: str, entities: int, feature_ts: datetime) -> None
     rng = random.Random(1)
     batches = [
         pa.RecordBatch.from_pydict(
-            {"user_id": list(range(start, min(start + 10_000, entities)))}
+            {
+                "user_id": list(range(start, min(start + 10_000, entities))),
+                "definition_version": [bench_stats.version]
+                * (min(start + 10_000, entities) - start),
+            }
             | {
                 c: [rng.random() * 1000 for _ in range(start, min(start + 10_000, entities))]
                 for c in columns
@@ -82,6 +86,7 @@ def publish(url: str, project: str, entities: int, feature_ts: datetime) -> None
         value_columns=columns,
         timestamp_columns=frozenset(),
         ttl_ms=86_400_000,
+        definition_version=bench_stats.version,
     )
     list(writer(iter(batches)))
     assert (

@@ -98,8 +98,9 @@ def main() -> None:
 
     def timed_write(*a, **k):  # type: ignore[no-untyped-def]
         t0 = time.perf_counter()
-        real_write(*a, **k)
+        rows = real_write(*a, **k)
         write_seconds.append(time.perf_counter() - t0)
+        return rows
 
     sync_module._write = timed_write  # type: ignore[assignment]
     totals = []

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from feature_jobs.definitions import FeatureView
 from feature_jobs.online import keys as K
-from feature_jobs.online.codec import decode_values
+from feature_jobs.online.codec import decode_joined
 from feature_jobs.online.connection import Client, connect, online_url, redis_errors
 from feature_jobs.online.offline_snapshot import (
     OfflineSnapshot,
@@ -156,23 +156,20 @@ def _compare(
     client: Client, settings: Settings, view: FeatureView, live: LivePointer, rows: list[Row]
 ) -> tuple[int, list[str]]:
     fields = [K.encode_entity([row[k] for k in view.keys]) for row in rows]
-    args: list[Any] = [len(fields)]
-    for f in fields:
-        args += [f, K.key_hash(f)]
     read = client.register_script(READ)
     live_key = K.live_key(settings.project, view.name)
-    token, _, schema_raw, stored = read(keys=[live_key], args=args)[0]
+    token, _, schema_raw, joined = read(keys=[live_key], args=[K.read_argument(fields)])[0]
     if token is None or token.decode() != live.meta.token:
         # The pointer moved between the two reads: compare against the new one next time.
         return len(rows), ["the live snapshot changed during the check; re-run it"]
     columns = json.loads(schema_raw)["cols"]
     mismatches, examples = 0, list[str]()
-    for row, raw in zip(rows, stored, strict=True):
+    for row, stored in zip(rows, decode_joined(joined), strict=True):
         entity = {k: row[k] for k in view.keys}
-        if raw is None:
+        if stored is None:
             problem = "absent from Redis"
         else:
-            served = dict(zip(columns, decode_values(raw), strict=True))
+            served = dict(zip(columns, stored, strict=True))
             wrong = [
                 f"{f.name}: Delta {row[f.name]!r} != Redis {served.get(f.name)!r}"
                 for f in view.features

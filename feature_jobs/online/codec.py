@@ -72,25 +72,16 @@ def _float_text(value: float | None) -> str:
     return float.__repr__(value)
 
 
-def decode_values(raw: bytes, timestamp_positions: Sequence[int] = ()) -> list[Any]:
-    """Decode one stored value array; ``timestamp_positions`` become aware datetimes."""
-    values: list[Any] = _DECODE(raw.decode("utf-8"))
-    for position in timestamp_positions:
-        micros = values[position]
-        if micros is not None:
-            values[position] = micros_to_datetime(micros)
-    return values
-
-
-def decode_many(raws: Sequence[bytes], timestamp_positions: Sequence[int] = ()) -> list[list[Any]]:
-    """Decode many stored value arrays with one parser call (the read path's batch form)."""
-    if not raws:
-        return []
-    rows: list[list[Any]] = _DECODE((b"[" + b",".join(raws) + b"]").decode("utf-8"))
-    for values in rows if timestamp_positions else ():
-        for position in timestamp_positions:
-            if values[position] is not None:
-                values[position] = micros_to_datetime(values[position])
+def decode_joined(raw: bytes, timestamp_positions: Sequence[int] = ()) -> list[list[Any] | None]:
+    """Decode the READ script's JSON array of stored arrays (null: entity absent)."""
+    rows: list[list[Any] | None] = _DECODE(raw.decode("utf-8"))
+    if timestamp_positions:
+        for values in rows:
+            if values is None:
+                continue
+            for position in timestamp_positions:
+                if values[position] is not None:
+                    values[position] = micros_to_datetime(values[position])
     return rows
 
 

@@ -76,6 +76,11 @@ def key_hash(field: bytes) -> int:
     return zlib.crc32(field)
 
 
+def read_argument(fields: Sequence[bytes]) -> bytes:
+    """The READ script's argument for one view: ``<crc32>:<length>:<key>`` per entity."""
+    return b"".join([b"%d:%d:%b" % (zlib.crc32(f), len(f), f) for f in fields])
+
+
 def encode_part(value: Any) -> bytes:
     """One join-key value as ``<length>:<bytes>``."""
     raw = str(value).encode("utf-8") if isinstance(value, int) else value.encode("utf-8")
@@ -85,6 +90,29 @@ def encode_part(value: Any) -> bytes:
 def encode_entity(values: Sequence[Any]) -> bytes:
     """The hash field of an entity: its join-key values in declaration order, encoded."""
     return b"".join(encode_part(value) for value in values)
+
+
+def entity_fields(rows: Sequence[Any], join_keys: Mapping[str, str]) -> list[bytes]:
+    """Encoded keys of request rows, checked (see :func:`check_entity` for the errors)."""
+    if len(join_keys) == 1:
+        # The common case, without a per-row loop over the keys; any doubt falls through
+        # to the full check below, which names the faulty row.
+        ((column, dtype),) = join_keys.items()
+        try:
+            values = [row[column] for row in rows]
+        except (KeyError, TypeError):
+            values = []
+        if len(values) == len(rows) and _all_of_type(values, dtype):
+            return [encode_part(v) for v in values]
+    return [
+        encode_entity(check_entity(row, join_keys, f"entity row {i}")) for i, row in enumerate(rows)
+    ]
+
+
+def _all_of_type(values: list[Any], dtype: str) -> bool:
+    if dtype == "string":
+        return all(type(v) is str for v in values)
+    return all(type(v) is int and -(2**63) <= v < 2**63 for v in values)
 
 
 def check_entity(row: Mapping[str, Any], join_keys: Mapping[str, str], where: str) -> list[Any]:
@@ -101,6 +129,8 @@ def check_entity(row: Mapping[str, Any], join_keys: Mapping[str, str], where: st
     Raises:
         OnlineRequestError: when a key is absent, null, or of the wrong type.
     """
+    if not isinstance(row, Mapping):
+        raise OnlineRequestError(f"{where} is a {type(row).__name__}; give a mapping of join keys")
     values = []
     for column, dtype in join_keys.items():
         if column not in row:

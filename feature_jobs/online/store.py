@@ -26,7 +26,7 @@ from typing import Any
 from feature_jobs.definitions import FeatureView, Registry, load_registry
 from feature_jobs.errors import DefinitionError, OnlineRequestError
 from feature_jobs.online import keys as K
-from feature_jobs.online.codec import decode_many, micros_to_datetime
+from feature_jobs.online.codec import decode_joined, micros_to_datetime
 from feature_jobs.online.connection import Client, connect, is_cluster, online_url, redis_errors
 from feature_jobs.online.guards import check_read_key
 from feature_jobs.online.response import OnlineResponse
@@ -174,30 +174,21 @@ class FeatureStore:
         return _Plan(tuple(str(r) for r in refs), tuple(reads))
 
     @staticmethod
-    def _args(read: _ViewRead, entity_rows: Sequence[Mapping[str, Any]]) -> list[Any]:
-        join_keys = read.view.entity.join_keys
-        args: list[Any] = [len(entity_rows)]
-        for i, row in enumerate(entity_rows):
-            if not isinstance(row, Mapping):
-                raise OnlineRequestError(
-                    f"entity row {i} is a {type(row).__name__}; give a mapping of join keys"
-                )
-            field = K.encode_entity(K.check_entity(row, join_keys, f"entity row {i}"))
+    def _args(read: _ViewRead, entity_rows: Sequence[Mapping[str, Any]]) -> bytes:
+        fields = K.entity_fields(entity_rows, read.view.entity.join_keys)
+        for i, field in enumerate(fields):
             check_read_key(field, f"entity row {i}")
-            args.append(field)
-            args.append(K.key_hash(field))
-        return args
+        return K.read_argument(fields)
 
     # -- the round trip ------------------------------------------------------------------
 
-    def _fetch(self, plan: _Plan, args_per_view: list[list[Any]]) -> list[Any]:
+    def _fetch(self, plan: _Plan, args_per_view: list[bytes]) -> list[Any]:
         if not self._cluster:
-            flat = [arg for args in args_per_view for arg in args]
-            return list(self._read(keys=[r.live_key for r in plan.reads], args=flat))
+            return list(self._read(keys=[r.live_key for r in plan.reads], args=args_per_view))
         # A Cluster script may only touch one slot: one call per view.
         return [
-            self._read(keys=[read.live_key], args=args)[0]
-            for read, args in zip(plan.reads, args_per_view, strict=True)
+            self._read(keys=[read.live_key], args=[arg])[0]
+            for read, arg in zip(plan.reads, args_per_view, strict=True)
         ]
 
     # -- applying the serving rule -------------------------------------------------------
@@ -222,28 +213,34 @@ class FeatureStore:
             for present in (False, True)
         }
         schema = self._schema(schema_raw, read.names) if has_snapshot else None
-        decoded: dict[int, list[Any]] = {}
-        if schema is not None and outcomes[True].fill is Fill.VALUES:
-            present = [i for i, raw in enumerate(stored) if raw is not None]
-            rows = decode_many([stored[i] for i in present], schema.timestamps)
-            decoded = dict(zip(present, rows, strict=True))
-        width = range(len(read.outputs))
+        # One parser call for all entities of the view; None where an entity is absent.
+        rows = decode_joined(stored, schema.timestamps) if schema is not None else None
+        positions = schema.positions if schema is not None else (None,) * len(read.outputs)
+        specs = list(zip(read.outputs, positions, read.defaults, strict=True))
+        # What an entity gets when no stored value is served: the same for every entity.
+        unserved = {
+            present: [fill_value(outcomes[present].fill, None, d) for d in read.defaults]
+            for present in (False, True)
+        }
         for i in range(len(values)):
-            outcome: Outcome = outcomes[has_snapshot and stored[i] is not None]
-            row = decoded.get(i)
+            row = rows[i] if rows is not None else None
+            outcome: Outcome = outcomes[row is not None]
+            fill, status = outcome.fill, outcome.status
             row_values, row_statuses, row_times = values[i], statuses[i], times[i]
-            for k in width:
-                out = read.outputs[k]
-                stored_value = None
-                status = outcome.status
-                if row is not None:
-                    position = schema.positions[k]  # type: ignore[union-attr]
-                    if position is None:
-                        status = Status.MISSING  # the live snapshot predates this feature
-                    else:
-                        stored_value = row[position]
-                row_values[out] = fill_value(outcome.fill, stored_value, read.defaults[k])
-                row_statuses[out] = status
+            if row is None or fill is not Fill.VALUES:
+                constant = unserved[row is not None]
+                for k, (out, _, _) in enumerate(specs):
+                    row_values[out] = constant[k]
+                    row_statuses[out] = status
+                    row_times[out] = feature_ts
+                continue
+            for out, position, default in specs:
+                if position is None:  # the live snapshot predates this feature
+                    row_values[out] = fill_value(fill, None, default)
+                    row_statuses[out] = Status.MISSING
+                else:
+                    row_values[out] = fill_value(fill, row[position], default)
+                    row_statuses[out] = status
                 row_times[out] = feature_ts
 
     def _time(self, raw: bytes) -> datetime:

@@ -6,7 +6,8 @@ Starts a master and one worker from the pyspark installation (bound to 127.0.0.1
 master saw, and stops the cluster. Data goes to ``--data-root`` (default
 ``data/cluster-demo``), apart from ``make demo``'s.
 
-    python scripts/cluster_demo.py [--data-root DIR] [--days 10] [--users 300] [--keep-data]
+    python scripts/cluster_demo.py [--data-root DIR] [--days 3] [--end 2026-03-29]
+        [--users 40] [--merchants 8] [--keep-data]
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ from feature_jobs.spark.standalone import StandaloneCluster  # noqa: E402
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", default=str(ROOT / "data" / "cluster-demo"))
-    parser.add_argument("--days", type=int, default=10)
-    parser.add_argument("--users", type=int, default=300)
-    parser.add_argument("--merchants", type=int, default=40)
+    # The sizes and end date of the demo's own end-to-end test: a known-good run.
+    parser.add_argument("--days", type=int, default=3)
+    parser.add_argument("--end", default="2026-03-29")
+    parser.add_argument("--users", type=int, default=40)
+    parser.add_argument("--merchants", type=int, default=8)
     parser.add_argument("--keep-data", action="store_true", help="do not wipe the data root")
     args = parser.parse_args(argv)
     data_root = Path(args.data_root).resolve()
@@ -48,7 +51,8 @@ def main(argv: list[str]) -> int:
               f"{time.monotonic() - started:.0f}s", flush=True)  # fmt: skip
         env["SPARK_MASTER"] = cluster.master_url
         demo = [sys.executable, "-m", "feature_jobs", "demo", "--days", str(args.days),
-                "--users", str(args.users), "--merchants", str(args.merchants)]  # fmt: skip
+                "--end", args.end, "--users", str(args.users),
+                "--merchants", str(args.merchants)]  # fmt: skip
         code = subprocess.run(demo, cwd=ROOT, env=env, check=False).returncode
         names = cluster.completed_apps(timeout_s=60)
         print(f"applications the master ran: {', '.join(names) or 'none'}", flush=True)

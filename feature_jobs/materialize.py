@@ -232,5 +232,9 @@ def materialize_views(
         except SkewlessError as exc:
             return ViewOutcome(view.name, (), exc)
 
+    # Pandera registers its PySpark backends on first import; doing that from several
+    # threads at once can deadlock on the import lock, so import it here first.
+    import pandera.pyspark  # noqa: F401
+
     with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="view") as pool:
         return list(pool.map(one, views))

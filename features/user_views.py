@@ -78,4 +78,7 @@ user_risk_signals = FeatureView(
         ),
     ],
     tags={"domain": "payments"},
+    # Sparse signals (1-day windows, night-time events) swing in null rate from day to day,
+    # most of all while the 30-day windows warm up: warn on such swings, do not block.
+    checks={"null_rate_jump": {"blocking": False}},
 )

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from feature_jobs.cli.demo_cmd import DEFAULT_END  # noqa: E402
+from feature_jobs.cli.demo_cmd import default_end  # noqa: E402
 from feature_jobs.demo import generate  # noqa: E402
 from feature_jobs.settings import Settings  # noqa: E402
 from feature_jobs.timeutil import parse_date  # noqa: E402
@@ -39,7 +39,7 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=45)
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--merchants", type=int, default=200)
-    parser.add_argument("--end", default=DEFAULT_END, help="the demo day the DAG runs for")
+    parser.add_argument("--end", default=default_end(), help="the demo day the DAG runs for")
     args = parser.parse_args()
     end = parse_date(args.end, "--end")
     with tempfile.TemporaryDirectory(prefix="skewless_airflow_bench_") as tmp:

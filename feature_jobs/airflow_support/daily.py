@@ -25,10 +25,16 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
 def offline_asset(settings: Settings, view: str) -> Asset:
-    """The Asset of a view's offline Delta table (the materialize task's outlet)."""
+    """The Asset of a view's offline Delta table (the materialize task's outlet).
+
+    The name carries the project: Airflow keeps one active asset per name, so two
+    projects (or one moved to a new data root under a new project name) sharing an
+    Airflow deployment would otherwise leave one of them with an inactive outlet, and
+    its materialize tasks would fail before doing any work.
+    """
     path = settings.offline_path(view)
     uri = path if "://" in path else f"file://{path}"
-    return Asset(name=f"skewless.offline.{view}", uri=uri, group="skewless")
+    return Asset(name=f"skewless.{settings.project}.offline.{view}", uri=uri, group="skewless")
 
 
 def step_args(step: str, view: str) -> list[str]:

@@ -49,6 +49,7 @@ facts["daily"] = {
             "retry_policy": type(t.retry_policy).__name__ if t.retry_policy else None,
             "failure_notifiers": [type(c).__name__ for c in (t.on_failure_callback or [])],
             "outlets": [o.uri for o in t.outlets],
+            "outlet_names": [o.name for o in t.outlets],
             "downstream": sorted(t.downstream_task_ids),
         }
         for t in daily.tasks
@@ -142,6 +143,8 @@ def test_every_view_has_its_group_of_spark_jobs(facts: dict) -> None:
             assert task["retry_policy"] == "NoRetryOnBadData"
             assert task["failure_notifiers"] == ["StepFailureNotifier"]
         assert steps["materialize"]["outlets"][0].endswith(f"/offline/{view}")
+        # Named per project: one Airflow can run several projects' DAGs side by side.
+        assert steps["materialize"]["outlet_names"] == [f"skewless.skewless.offline.{view}"]
         assert steps["sync"]["outlets"] == []
 
 

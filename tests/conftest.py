@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -14,6 +15,10 @@ os.environ.setdefault("SKEWLESS_SHUFFLE_PARTITIONS", "2")
 
 from feature_jobs.settings import Settings
 from tests.support.redis_server import RedisServer
+
+# py4j logs "Closing down clientserver connection" from __del__ at interpreter exit, after
+# pytest closed its capture streams: a harmless but alarming "Logging error" traceback.
+logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")

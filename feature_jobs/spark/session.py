@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,10 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
+#: Measured suggestion for ``SKEWLESS_JVM_OPTIONS`` on small local jobs: the C1 compiler
+#: alone warms up sooner (a 100k-row training set 28.5 s -> 24.1 s, 1M 35.1 s -> 30.9 s)
+#: but runs heavy jobs slower (3M rows 41.7 s -> 48.4 s), so it is not the default.
+SHORT_JOB_JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 
 def build_spark(settings: Settings, app_name: str = "skewless") -> SparkSession:
@@ -33,6 +38,7 @@ def build_spark(settings: Settings, app_name: str = "skewless") -> SparkSession:
         )
     os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", _python()))
     java_opts = f"-Duser.timezone=UTC -Dlog4j.configurationFile=file:{LOG4J_CONFIG}"
+    driver_opts = f"{java_opts} {driver_jvm_options(os.environ)}"
     builder = (
         SparkSession.builder.master(settings.spark_master)
         .appName(app_name)
@@ -42,7 +48,7 @@ def build_spark(settings: Settings, app_name: str = "skewless") -> SparkSession:
             "spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog"
         )
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.extraJavaOptions", java_opts)
+        .config("spark.driver.extraJavaOptions", driver_opts.strip())
         .config("spark.executor.extraJavaOptions", java_opts)
         .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions))
         .config("spark.default.parallelism", str(settings.shuffle_partitions))
@@ -62,6 +68,15 @@ def build_spark(settings: Settings, app_name: str = "skewless") -> SparkSession:
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def driver_jvm_options(env: Mapping[str, str]) -> str:
+    """Extra driver JVM flags from ``SKEWLESS_JVM_OPTIONS`` (none by default).
+
+    They take effect when this process starts the JVM (``python -m feature_jobs`` in local
+    mode); under spark-submit the JVM already runs and the submitter's options apply.
+    """
+    return env.get("SKEWLESS_JVM_OPTIONS", "").strip()
 
 
 def _python() -> str:

@@ -109,10 +109,13 @@ def _column_checks(
                 _finding(jump, column, scan, now, then, profile.null_count,
                          f"null rate of {column} rose from {then:.1%} to {now:.1%}")
             )  # fmt: skip
+    # Distribution checks need a population on both sides (``min_rows``).
+    smallest = min(scan.rows, baseline.rows)
     shift = settings.get("mean_shift_pct")
     if (
         shift is not None
         and shift.applies_to(column)
+        and smallest >= shift.min_rows
         and profile.mean is not None
         and before.mean is not None
     ):
@@ -128,6 +131,7 @@ def _column_checks(
     if (
         stability is not None
         and stability.applies_to(column)
+        and smallest >= stability.min_rows
         and value is not None
         and value > stability.threshold
     ):

@@ -8,7 +8,11 @@ check runs with the default below. A check is disabled with ``False`` (or
 * ``blocking`` (bool): True fails the batch (quarantine, alert, exit non-zero);
   False only sends a warning alert and publishes;
 * ``columns`` (list of feature names, drift checks only): restrict the check to these
-  features (default: every feature of the view).
+  features (default: every feature of the view);
+* ``min_rows`` (int, ``mean_shift_pct`` and ``psi`` only; default 100): the check is
+  skipped when either snapshot has fewer rows - a mean or deciles of a few dozen
+  entities move by chance, and a warning on every small snapshot teaches people to
+  ignore warnings.
 
 =====================  =========================================  =========  ========
 key                    fails when                                 default    blocking
@@ -53,7 +57,10 @@ DEFAULTS: dict[str, tuple[float, bool]] = {
     "psi": (0.25, False),
 }
 DRIFT_CHECKS = frozenset({"null_rate_jump", "mean_shift_pct", "psi"})
-_SETTING_KEYS = frozenset({"threshold", "blocking", "columns", "enabled"})
+#: Checks comparing distributions, which need a population on both sides.
+DISTRIBUTION_CHECKS = frozenset({"mean_shift_pct", "psi"})
+DEFAULT_MIN_ROWS = 100
+_SETTING_KEYS = frozenset({"threshold", "blocking", "columns", "enabled", "min_rows"})
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,7 @@ class CheckSetting:
     threshold: float
     blocking: bool
     columns: tuple[str, ...] | None = None
+    min_rows: int = 0  # skipped when either snapshot has fewer rows
 
     def applies_to(self, column: str) -> bool:
         """Whether the check looks at ``column``."""
@@ -94,7 +102,7 @@ def batch_settings(view: FeatureView) -> dict[str, CheckSetting]:
         if extra:
             raise DefinitionError(
                 f"{where}[{name!r}]: unknown setting {extra[0]!r}; use threshold, blocking, "
-                "columns or enabled"
+                "columns, min_rows or enabled"
             )
         if value.get("enabled", True) is False:
             continue
@@ -115,5 +123,14 @@ def batch_settings(view: FeatureView) -> dict[str, CheckSetting]:
                     f"known: {', '.join(sorted(features))}"
                 )
             columns = tuple(columns)
-        settings[name] = CheckSetting(name, float(limit), block, columns)
+        min_rows = value.get("min_rows", DEFAULT_MIN_ROWS if name in DISTRIBUTION_CHECKS else 0)
+        if "min_rows" in value and name not in DISTRIBUTION_CHECKS:
+            raise DefinitionError(
+                f"{where}[{name!r}]: min_rows applies only to mean_shift_pct and psi"
+            )
+        if not isinstance(min_rows, int) or isinstance(min_rows, bool) or min_rows < 0:
+            raise DefinitionError(
+                f"{where}[{name!r}]: min_rows {min_rows!r} must be a whole number >= 0"
+            )
+        settings[name] = CheckSetting(name, float(limit), block, columns, min_rows)
     return settings

@@ -24,7 +24,10 @@ def test_demo_views_run_every_check_with_defaults() -> None:
     assert batch_settings(VIEW)["row_count_drop_pct"] == CheckSetting(
         "row_count_drop_pct", 50.0, True
     )
-    assert batch_settings(VIEW)["psi"] == CheckSetting("psi", 0.25, False)
+    # Distribution checks skip populations under 100 rows on either side by default.
+    assert batch_settings(VIEW)["psi"] == CheckSetting("psi", 0.25, False, None, 100)
+    assert batch_settings(VIEW)["mean_shift_pct"].min_rows == 100
+    assert batch_settings(VIEW)["null_rate_jump"].min_rows == 0
 
 
 def test_overrides_and_disabling() -> None:
@@ -54,6 +57,9 @@ def test_overrides_and_disabling() -> None:
         ({"psi": {"blocking": "yes"}}, "blocking 'yes' must be True or False"),
         ({"psi": {"columns": ["nope"]}}, "'nope' is not a feature of the view"),
         ({"row_count_drop_pct": {"columns": ["txn_count_1d"]}}, "only to drift checks"),
+        ({"psi": {"min_rows": -1}}, "min_rows -1 must be a whole number >= 0"),
+        ({"psi": {"min_rows": 2.5}}, "min_rows 2.5 must be a whole number >= 0"),
+        ({"null_rate_jump": {"min_rows": 5}}, "min_rows applies only to mean_shift_pct and psi"),
     ],
 )
 def test_bad_settings_name_the_view_and_the_fix(checks: dict, message: str) -> None:  # type: ignore[type-arg]

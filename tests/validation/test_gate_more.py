@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -16,22 +17,35 @@ from feature_jobs.validation.gate import enforce_gate
 from tests.support.webhook import WebhookReceiver
 from tests.validation.snapshots import NOW, RUN_ID, VIEW, C, frame, good_rows
 
+#: The demo view with its distribution checks allowed on this test's 40-row snapshots.
+SMALL_OK = replace(VIEW, checks={"psi": {"min_rows": 40}, "mean_shift_pct": {"min_rows": 40}})
 
-def _gate(spark: Any, settings: Settings, rows: list[dict[str, Any]], feature_ts: Any = C) -> Any:
-    return enforce_gate(spark, settings, VIEW, frame(spark, rows), feature_ts, RUN_ID, now=NOW)
+
+def _gate(
+    spark: Any,
+    settings: Settings,
+    rows: list[dict[str, Any]],
+    feature_ts: Any = C,
+    view: Any = VIEW,
+) -> Any:
+    return enforce_gate(spark, settings, view, frame(spark, rows), feature_ts, RUN_ID, now=NOW)
+
+
+def _shifted_rows() -> list[dict[str, Any]]:
+    rows = good_rows(40)
+    for row in rows:
+        row["amount_avg_30d"] *= 10  # still a valid amount, but a different population
+    return rows
 
 
 def test_drift_warns_and_publishes(
     spark: Any, alerting: Settings, webhook: WebhookReceiver
 ) -> None:
     before = C - timedelta(days=1)
-    first = _gate(spark, alerting, good_rows(40, feature_ts=before), before)
+    first = _gate(spark, alerting, good_rows(40, feature_ts=before), before, SMALL_OK)
     assert first.warnings == ()
-    rows = good_rows(40)
-    for row in rows:
-        row["amount_avg_30d"] *= 10  # still a valid amount, but a different population
 
-    result = _gate(spark, alerting, rows)
+    result = _gate(spark, alerting, _shifted_rows(), view=SMALL_OK)
 
     assert result.passed
     assert set(result.warnings) == {
@@ -50,6 +64,22 @@ def test_drift_warns_and_publishes(
     assert row["status"] == "passed"
     assert row["psi"] == pytest.approx(result.psi["amount_avg_30d"])
     assert row["mean"] == pytest.approx(273.25)
+
+
+def test_distribution_checks_skip_small_populations(
+    spark: Any, alerting: Settings, webhook: WebhookReceiver
+) -> None:
+    """The same shift on 40 entities, under the default ``min_rows`` of 100: no warning
+    (a mean of a few dozen values moves by chance), but the PSI is still profiled."""
+    before = C - timedelta(days=1)
+    _gate(spark, alerting, good_rows(40, feature_ts=before), before)
+
+    result = _gate(spark, alerting, _shifted_rows())
+
+    assert result.passed
+    assert result.warnings == ()
+    assert result.psi["amount_avg_30d"] > 5
+    assert webhook.bodies() == []
 
 
 def test_domain_rules_name_their_rows(

@@ -84,7 +84,7 @@ def publish(url: str, project: str, entities: int, feature_ts: datetime) -> None
         buckets=meta.buckets,
         key_columns=("user_id",),
         value_columns=columns,
-        timestamp_columns=frozenset(),
+        value_types=("double",) * len(columns),
         ttl_ms=86_400_000,
         definition_version=bench_stats.version,
     )

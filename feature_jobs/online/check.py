@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from feature_jobs.definitions import FeatureView
 from feature_jobs.online import keys as K
-from feature_jobs.online.codec import decode_joined
+from feature_jobs.online.codec import RowCodec
 from feature_jobs.online.connection import Client, connect, online_url, redis_errors
 from feature_jobs.online.offline_snapshot import (
     OfflineSnapshot,
@@ -158,13 +158,18 @@ def _compare(
     fields = [K.encode_entity([row[k] for k in view.keys]) for row in rows]
     read = client.register_script(READ)
     live_key = K.live_key(settings.project, view.name)
-    token, _, schema_raw, joined = read(keys=[live_key], args=[K.read_argument(fields)])[0]
+    reply = read(keys=[live_key], args=[K.read_argument(fields)])[0]
+    token, _, schema_raw, presence, joined = reply
     if token is None or token.decode() != live.meta.token:
         # The pointer moved between the two reads: compare against the new one next time.
         return len(rows), ["the live snapshot changed during the check; re-run it"]
-    columns = json.loads(schema_raw)["cols"]
+    schema = json.loads(schema_raw)
+    columns = schema["cols"]
+    # Timestamps are compared as epoch microseconds, as the sample holds them.
+    codec = RowCodec.from_schema(["long" if t == "timestamp" else t for t in schema["types"]],
+                                 schema.get("enc", "json"))  # fmt: skip
     mismatches, examples = 0, list[str]()
-    for row, stored in zip(rows, decode_joined(joined), strict=True):
+    for row, stored in zip(rows, codec.decode(presence, joined), strict=True):
         entity = {k: row[k] for k in view.keys}
         if stored is None:
             problem = "absent from Redis"

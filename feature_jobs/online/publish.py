@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from feature_jobs.online import keys as K
-from feature_jobs.online.codec import datetime_to_micros, micros_to_datetime
+from feature_jobs.online.codec import RowCodec, datetime_to_micros, micros_to_datetime
 from feature_jobs.online.connection import Client
 from feature_jobs.online.resp import pack_bucket, send_pipelined
 from feature_jobs.online.scripts import CLAIM_RETIRE, GO_LIVE, MARK_LOGGED
@@ -54,12 +54,16 @@ class SnapshotMeta:
 
     def to_hash(self, prefix: str) -> dict[str, str]:
         """The fields stored in the metadata hash (and copied into the pointer)."""
+        codec = RowCodec.for_types(self.types)
         return {
             "token": self.token,
             "ts": str(datetime_to_micros(self.feature_ts)),
             "snapshot_date": self.snapshot_date.isoformat(),
             "buckets": str(self.buckets),
-            "schema": json.dumps({"cols": list(self.columns), "types": list(self.types)}),
+            "schema": json.dumps(
+                {"cols": list(self.columns), "types": list(self.types), "enc": codec.name}
+            ),
+            "sep": codec.separator,
             "prefix": prefix,
             "delta_version": str(self.delta_version),
             "definition_version": self.definition_version,

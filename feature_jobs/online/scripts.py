@@ -8,29 +8,37 @@ Cluster a script's keys all live in the slot of the key it declares.
 #: of their entities. KEYS: one live pointer per view. ARGV: one string per view, the
 #: concatenation for each entity of ``<crc32 of key>:<key length>:<encoded key>`` (one
 #: argument instead of two per entity: packing arguments is what costs on the client).
-#: Returns, per view, {token, ts, schema, values} where values is ONE JSON array text with
-#: each entity's stored array or null (decoded by a single parser call); token is nil
-#: when nothing is published.
+#: Returns, per view, {token, ts, schema, presence, values}: presence holds "1" or "0"
+#: per entity, values the present entities' stored rows concatenated with the snapshot's
+#: separator (decoded by one parser call); token is nil when nothing is published.
 READ = """
 local out = {}
 for i = 1, #KEYS do
-  local p = redis.call('HMGET', KEYS[i], 'token', 'ts', 'schema', 'prefix', 'buckets')
-  local joined = false
+  local p = redis.call('HMGET', KEYS[i], 'token', 'ts', 'schema', 'prefix', 'buckets', 'sep')
+  local presence, joined = false, false
   if p[1] then
     local prefix, buckets, blob = p[4], tonumber(p[5]), ARGV[i]
-    local vals, pos, j = {}, 1, 0
+    local flags, vals, pos, j, n = {}, {}, 1, 0, 0
     while pos <= #blob do
       local c1 = string.find(blob, ':', pos, true)
       local c2 = string.find(blob, ':', c1 + 1, true)
       local stop = c2 + tonumber(string.sub(blob, c1 + 1, c2 - 1))
       local bucket = tonumber(string.sub(blob, pos, c1 - 1)) % buckets
+      local v = redis.call('HGET', prefix .. bucket, string.sub(blob, c2 + 1, stop))
       j = j + 1
-      vals[j] = redis.call('HGET', prefix .. bucket, string.sub(blob, c2 + 1, stop)) or 'null'
+      if v then
+        n = n + 1
+        vals[n] = v
+        flags[j] = '1'
+      else
+        flags[j] = '0'
+      end
       pos = stop + 1
     end
-    joined = '[' .. table.concat(vals, ',') .. ']'
+    presence = table.concat(flags)
+    joined = table.concat(vals, p[6] or ',')
   end
-  out[i] = {p[1], p[2], p[3], joined}
+  out[i] = {p[1], p[2], p[3], presence, joined}
 end
 return out
 """

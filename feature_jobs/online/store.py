@@ -26,7 +26,7 @@ from typing import Any
 from feature_jobs.definitions import FeatureView, Registry, load_registry
 from feature_jobs.errors import DefinitionError, OnlineRequestError
 from feature_jobs.online import keys as K
-from feature_jobs.online.codec import decode_joined, micros_to_datetime
+from feature_jobs.online.codec import RowCodec, micros_to_datetime
 from feature_jobs.online.connection import Client, connect, is_cluster, online_url, redis_errors
 from feature_jobs.online.guards import check_read_key
 from feature_jobs.online.response import OnlineResponse
@@ -60,7 +60,7 @@ class _Schema:
     """A snapshot's stored column order, mapped onto one request's features."""
 
     positions: tuple[int | None, ...]  # None: the snapshot lacks the feature
-    timestamps: tuple[int, ...]
+    codec: RowCodec
 
 
 class FeatureStore:
@@ -202,7 +202,7 @@ class FeatureStore:
         statuses: list[list[Status]],
         times: list[list[datetime | None]],
     ) -> None:
-        token, ts_raw, schema_raw, stored = reply
+        token, ts_raw, schema_raw, presence, joined = reply
         view = read.view
         has_snapshot = token is not None
         feature_ts = self._time(ts_raw) if has_snapshot else None
@@ -214,7 +214,7 @@ class FeatureStore:
         }
         schema = self._schema(schema_raw, read.names) if has_snapshot else None
         # One parser call for all entities of the view; None where an entity is absent.
-        rows = decode_joined(stored, schema.timestamps) if schema is not None else None
+        rows = schema.codec.decode(presence, joined) if schema is not None else None
         positions = schema.positions if schema is not None else (None,) * len(read.outputs)
         specs = list(zip(read.outputs, positions, read.defaults, strict=True))
         # What an entity gets when no stored value is served: the same for every entity.
@@ -260,7 +260,7 @@ class FeatureStore:
             index = {name: i for i, name in enumerate(columns)}
             found = _Schema(
                 positions=tuple(index.get(name) for name in names),
-                timestamps=tuple(i for i, t in enumerate(types) if t == "timestamp"),
+                codec=RowCodec.from_schema(types, schema.get("enc", "json")),
             )
             if len(self._schemas) > 1024:
                 self._schemas.clear()

@@ -231,9 +231,7 @@ def _write(
         buckets=meta.buckets,
         key_columns=tuple(view.keys),
         value_columns=meta.columns,
-        timestamp_columns=frozenset(
-            c for c, t in zip(meta.columns, meta.types, strict=True) if t == "timestamp"
-        ),
+        value_types=meta.types,
         ttl_ms=int((ttl + P.DATA_TTL_SLACK).total_seconds() * 1000),
         definition_version=view.version,
     )

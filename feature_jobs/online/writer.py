@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from feature_jobs.online.codec import encode_columns
+from feature_jobs.online.codec import RowCodec
 from feature_jobs.online.connection import JOB_RETRY, connect, redis_errors
 from feature_jobs.online.guards import check_sizes
 from feature_jobs.online.keys import encode_part
@@ -36,7 +36,7 @@ class PartitionWriter:
         buckets: number of bucket hashes.
         key_columns: join key columns in declaration order.
         value_columns: feature columns in the snapshot's stored order.
-        timestamp_columns: value columns holding timestamps (stored as epoch micros).
+        value_types: logical types of the value columns (they choose the row encoding).
         ttl_ms: TTL of every bucket key.
         definition_version: rows of any other ``definition_version`` are not written.
     """
@@ -46,13 +46,14 @@ class PartitionWriter:
     buckets: int
     key_columns: Sequence[str]
     value_columns: Sequence[str]
-    timestamp_columns: frozenset[str]
+    value_types: tuple[str, ...]
     ttl_ms: int
     definition_version: str
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         """Write every batch of one partition; yield what was written and what was not."""
         written, foreign, foreign_version = 0, 0, None
+        codec = RowCodec.for_types(self.value_types)
         client = None
         with redis_errors(self.url):
             for whole in batches:
@@ -69,7 +70,7 @@ class PartitionWriter:
                 if client is None:
                     client = connect(self.url, retry=JOB_RETRY)
                 fields = self._fields(batch)
-                values = encode_columns(self._value_columns(batch))
+                values = codec.encode(self._value_columns(batch))
                 check_sizes(fields, values, f"sync of {self.prefix.split('}')[0].split(':')[1]}")
                 write_batch(client, self.prefix, self.buckets, fields, values, self.ttl_ms)
                 written += batch.num_rows
@@ -90,9 +91,9 @@ class PartitionWriter:
 
     def _value_columns(self, batch: pa.RecordBatch) -> list[pa.Array]:
         columns = []
-        for name in self.value_columns:
+        for name, kind in zip(self.value_columns, self.value_types, strict=True):
             column = batch.column(name)
-            if name in self.timestamp_columns:
+            if kind == "timestamp":
                 # Exact integer microseconds; no float or time-zone conversion on the way.
                 column = column.cast(pa.int64())
             columns.append(column)

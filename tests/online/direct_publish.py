@@ -10,10 +10,12 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pyarrow as pa
+
 from feature_jobs.definitions import FeatureView
 from feature_jobs.online import keys as K
 from feature_jobs.online import publish as P
-from feature_jobs.online.codec import datetime_to_micros, encode_values
+from feature_jobs.online.codec import RowCodec, datetime_to_micros
 from feature_jobs.online.connection import Client
 
 
@@ -38,15 +40,19 @@ def publish_rows(
     ttl = timedelta(hours=1)
     P.register(client, project, view.name, meta, ttl)
     fields = [K.encode_entity([row[k] for k in view.keys]) for row in rows]
-    values = encode_values(
-        [
+    arrow_types = {"double": pa.float64(), "long": pa.int64(), "timestamp": pa.int64(),
+                   "boolean": pa.bool_(), "string": pa.string()}  # fmt: skip
+    columns = [
+        pa.array(
             [
                 datetime_to_micros(row[c]) if t == "timestamp" and row.get(c) else row.get(c)
-                for c, t in zip(columns, types, strict=True)
-            ]
-            for row in rows
-        ]
-    )
+                for row in rows
+            ],
+            type=arrow_types[t],
+        )
+        for c, t in zip(columns, types, strict=True)
+    ]
+    values = RowCodec.for_types(types).encode(columns)
     prefix = K.data_prefix(project, view.name, meta.token)
     P.write_batch(client, prefix, meta.buckets, fields, values, 3_600_000)
     assert P.go_live(client, project, view.name, meta.token, ttl).status == "ok"

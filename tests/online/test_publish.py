@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from datetime import UTC, date, datetime, timedelta
 
+import pyarrow as pa
 import pytest
 
 from feature_jobs.errors import PublishRefused
 from feature_jobs.online import keys as K
 from feature_jobs.online import publish as P
-from feature_jobs.online.codec import encode_values
+from feature_jobs.online.codec import RowCodec
 from feature_jobs.online.sync import reconcile_sync_log, sync
 from feature_jobs.online.sync_log import read_sync_log
 from feature_jobs.serving_rule import Status
@@ -102,7 +103,7 @@ def test_orphan_of_a_crashed_sync_is_invisible_then_retired(
     fields = [K.encode_entity([i]) for i in range(10)]
     P.write_batch(
         client, K.data_prefix(project, "user_stats", orphan.token), 1, fields,
-        encode_values([[-1]] * 10), 60_000,
+        RowCodec.for_types(["long"]).encode([pa.array([-1] * 10)]), 60_000,
     )  # fmt: skip
     store = store_factory()
     assert served(store) == [1000 + i for i in range(20)]

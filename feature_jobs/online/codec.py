@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from json.encoder import encode_basestring
@@ -94,13 +94,9 @@ def _with_datetimes(values: Sequence[Any], positions: Sequence[int]) -> list[Any
     return converted
 
 
-def encode_values(rows: Iterable[Sequence[Any]]) -> list[bytes]:
-    """Encode rows of feature values (timestamps already as epoch microseconds)."""
-    return [_ENCODE(row).encode("utf-8") for row in rows]
-
-
 def encode_columns(columns: Sequence[pa.Array]) -> list[bytes]:
-    """Encode rows given as Arrow columns (the executors' form); same text as encode_values.
+    """Encode rows given as Arrow columns (the executors' form); the text compact json.dumps
+    would give.
 
     Each column is turned into JSON texts in one pass (``float.__repr__``/``int.__repr__``
     mapped over the column when it has no null or non-finite value), then rows are joined:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -11,6 +13,8 @@ from feature_jobs.errors import PublishRefused
 from feature_jobs.offline_store import table_exists
 from feature_jobs.online.codec import datetime_to_micros, micros_to_datetime
 from feature_jobs.settings import Settings
+from feature_jobs.spark.delta_version import current_version
+from feature_jobs.spark.stats_skipping import stats_skipping_off
 from feature_jobs.timeutil import day_start
 
 if TYPE_CHECKING:
@@ -26,11 +30,20 @@ class OfflineSnapshot:
             null key are left out.
         delta_version: the offline table version the rows are read at.
         feature_ts: the snapshot time.
+        whole_partition: the snapshot is its whole ``snapshot_date`` partition (a daily
+            view), so Delta's statistics cannot skip any file and are not consulted.
     """
 
     frame: DataFrame
     delta_version: int
     feature_ts: datetime
+    whole_partition: bool = False
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """The block runs the queries that read this snapshot (see :mod:`stats_skipping`)."""
+        with stats_skipping_off(self.frame.sparkSession, self.whole_partition):
+            yield
 
 
 @dataclass(frozen=True)
@@ -52,7 +65,6 @@ def open_snapshot(
     Raises:
         PublishRefused: no offline table, or (hourly) no snapshot for the date.
     """
-    from delta.tables import DeltaTable
     from pyspark.sql import functions as F
 
     path = settings.offline_path(view.name)
@@ -61,7 +73,7 @@ def open_snapshot(
             f"no offline table for view {view.name} at {path}; run `python -m feature_jobs "
             f"materialize --view {view.name} --date {day}` first"
         )
-    version = int(DeltaTable.forPath(spark, path).history(1).select("version").collect()[0][0])
+    version = current_version(spark, path)
     table = spark.read.format("delta").option("versionAsOf", version).load(path)
     not_null = F.lit(True)
     for key in view.keys:
@@ -81,12 +93,14 @@ def open_snapshot(
         frame=day_rows.where(ts_us == F.lit(chosen_us)).select(*columns),
         delta_version=version,
         feature_ts=micros_to_datetime(chosen_us),
+        whole_partition=view.cadence == "daily",
     )
 
 
 def snapshot_stats(snapshot: OfflineSnapshot) -> SnapshotStats:
     """Count the snapshot's rows per definition version (one aggregate job)."""
-    groups = snapshot.frame.groupBy("definition_version").count().collect()
+    with snapshot.reading():
+        groups = snapshot.frame.groupBy("definition_version").count().collect()
     return SnapshotStats(
         rows=sum(int(r["count"]) for r in groups),
         definition_versions=tuple(sorted(str(r["definition_version"]) for r in groups)),

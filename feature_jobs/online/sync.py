@@ -236,7 +236,8 @@ def _write(
         definition_version=view.version,
     )
     try:
-        counts = snapshot.frame.mapInArrow(writer, RESULT_SCHEMA).collect()
+        with snapshot.reading():
+            counts = snapshot.frame.mapInArrow(writer, RESULT_SCHEMA).collect()
     except Exception as exc:  # an executor's one-line error, not Spark's wrapper
         raise_task_error(exc)
     written = sum(int(row["rows"]) for row in counts)

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from feature_jobs.errors import TrainingSetError
+from feature_jobs.offline_store import table_exists
+from feature_jobs.spark import delta_version
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -24,16 +26,12 @@ def current_version(spark: SparkSession, path: str, what: str) -> int:
     Raises:
         TrainingSetError: there is no Delta table at ``path``.
     """
-    from delta.tables import DeltaTable
-
-    if not DeltaTable.isDeltaTable(spark, path):
+    if not table_exists(spark, path):
         raise TrainingSetError(
             f"{what} has no Delta table at {path}; materialize it first "
             "(python -m feature_jobs materialize)"
         )
-    row = DeltaTable.forPath(spark, path).history(1).select("version").first()
-    assert row is not None  # a Delta table has at least one commit
-    return int(row[0])
+    return delta_version.current_version(spark, path)
 
 
 def read_version(

@@ -165,3 +165,30 @@ def test_later_snapshot_from_other_definitions_is_refused_after_the_write(
     time.sleep(0.05)
     data = client.scan_iter(match="{" + online_settings.project + ":user_stats}:d:*")
     assert [k for k in data if b":d:20240303" in k] == []  # the refused snapshot's buckets
+
+
+def test_sync_log_rows_keep_exact_utc_instants_and_the_table_skips_statistics(
+    spark, online_settings
+):
+    from dataclasses import astuple
+
+    from feature_jobs.online.sync_log import TABLE, SyncLogEntry, append_sync_log
+
+    entry = SyncLogEntry(
+        project=online_settings.project, view="odd_view", snapshot_date=date(2024, 3, 30),
+        feature_ts=datetime(2024, 3, 31, 1, 2, 3, 456789, tzinfo=UTC), delta_version=7,
+        definition_version="abc123", row_count=12345,
+        started_at=datetime(2024, 3, 31, 2, 0, tzinfo=UTC),
+        live_at=datetime(2024, 3, 31, 2, 0, 0, 1, tzinfo=UTC), run_id="manual__2024-03-31'x",
+    )  # fmt: skip
+    append_sync_log(spark, online_settings, entry)
+    append_sync_log(spark, online_settings, entry)
+    logged = read_sync_log(spark, online_settings, "odd_view").collect()
+    assert len(logged) == 2
+    expected = [v.replace(tzinfo=None) if isinstance(v, datetime) else v for v in astuple(entry)]
+    assert list(logged[0]) == expected  # the session is UTC: naive values are UTC instants
+    path = online_settings.system_path(TABLE)
+    properties = {
+        r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES delta.`{path}`").collect()
+    }
+    assert properties["delta.dataSkippingNumIndexedCols"] == "0"

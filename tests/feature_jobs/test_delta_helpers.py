@@ -1,0 +1,77 @@
+"""Delta helpers: the version pin without a Spark job, and session settings per block."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from feature_jobs.spark import delta_version
+from feature_jobs.spark.scoped_conf import scoped_conf
+from feature_jobs.spark.stats_skipping import SETTING, stats_skipping_off
+
+
+def _commit(spark, path: Path, n: int) -> None:  # type: ignore[no-untyped-def]
+    spark.range(n).write.format("delta").mode("append").save(str(path))
+
+
+def test_current_version_follows_every_commit_and_matches_history(spark, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from delta.tables import DeltaTable
+
+    table = tmp_path / "t"
+    _commit(spark, table, 3)
+    assert delta_version.current_version(spark, str(table)) == 0
+    for expected in (1, 2, 3):
+        _commit(spark, table, 1)
+        assert delta_version.current_version(spark, str(table)) == expected
+    history = DeltaTable.forPath(spark, str(table)).history(1).first()
+    assert history is not None and int(history["version"]) == 3
+
+
+def test_current_version_falls_back_to_history_when_the_log_api_fails(
+    spark, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    table = tmp_path / "t"
+    _commit(spark, table, 1)
+    _commit(spark, table, 1)
+
+    def broken(*_: object) -> int:
+        raise AttributeError("DeltaLog.update changed its signature")
+
+    monkeypatch.setattr(delta_version, "_from_log", broken)
+    assert delta_version.current_version(spark, str(table)) == 1
+
+
+def test_scoped_conf_restores_set_and_unset_settings(spark) -> None:  # type: ignore[no-untyped-def]
+    spark.conf.set("spark.skewless.test.kept", "before")
+    spark.conf.unset("spark.skewless.test.absent")
+    with scoped_conf(spark, {"spark.skewless.test.kept": "x", "spark.skewless.test.absent": "y"}):
+        assert spark.conf.get("spark.skewless.test.kept") == "x"
+        assert spark.conf.get("spark.skewless.test.absent") == "y"
+    assert spark.conf.get("spark.skewless.test.kept") == "before"
+    assert spark.conf.get("spark.skewless.test.absent", None) is None
+    with pytest.raises(RuntimeError), scoped_conf(spark, {"spark.skewless.test.kept": "z"}):
+        raise RuntimeError("a failing block still restores")
+    assert spark.conf.get("spark.skewless.test.kept") == "before"
+
+
+def test_reads_without_stats_skipping_still_prune_partitions_and_filter(spark, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from pyspark.sql import functions as F
+
+    table = tmp_path / "parts"
+    frame = spark.range(40).select(
+        F.col("id"), (F.col("id") % 4).alias("part"), (F.col("id") % 3).alias("other")
+    )
+    frame.write.format("delta").partitionBy("part").save(str(table))
+    # Partition 2's files are gone from disk: a query that opened them would fail.
+    shutil.rmtree(table / "part=2")
+    with stats_skipping_off(spark):
+        assert spark.conf.get(SETTING) == "false"
+        query = spark.read.format("delta").load(str(table)).where("part = 1 AND other = 0")
+        ids = sorted(r["id"] for r in query.collect())
+        with pytest.raises(Exception, match=r"(?i)not.?found|does not exist"):
+            spark.read.format("delta").load(str(table)).where("other = 0").collect()
+    assert ids == [i for i in range(40) if i % 4 == 1 and i % 3 == 0]
+    assert spark.conf.get(SETTING, None) in (None, "true")

@@ -56,6 +56,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     parser.add_argument("--from-manifest", help="rebuild exactly what this manifest describes")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    parser.add_argument(
+        "--keep-spine-order",
+        action="store_true",
+        help="write rows in the spine's order (costs one more shuffle of the output)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -93,6 +98,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             mode=recorded.mode,  # type: ignore[arg-type]
             overwrite=args.overwrite,
             feature_service=recorded.feature_service,
+            keep_spine_order=recorded.keep_spine_order or args.keep_spine_order,
         )
     else:
         if not args.spine:
@@ -111,6 +117,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             mode=args.mode or "event-time",
             overwrite=args.overwrite,
             feature_service=service,
+            keep_spine_order=args.keep_spine_order,
         )
     if Path(request.output).resolve() == request.spine:
         raise TrainingSetError("--output is the spine itself; write the training set elsewhere")

@@ -2,14 +2,16 @@
 
 The pipeline, top to bottom:
 
-1. resolve the views and check the spine (one pass: columns, nulls, naive times,
-   fingerprint) - nothing is written if anything is wrong;
+1. resolve the views and check the spine's columns (its schema only);
 2. pin the inputs: the Delta version of each view's offline table (event-time) or of
    the sync log and the versions it published from (as-known);
-3. join each view in turn (:mod:`point_in_time` or :mod:`as_known`), keep the spine's
-   row order through a row id, write to a hidden staging folder;
-4. read the staged output back for its checksum and status counts (on the executors),
-   count the naive-join leakage, then rename output and manifest into place.
+3. join each view in turn (:mod:`point_in_time` or :mod:`as_known`) and write to a hidden
+   staging folder; the written rows' count, checksum and status counts are observed on
+   the executors during that write (no second pass). With ``keep_spine_order`` a row id
+   keeps the spine's row order. Meanwhile, beside it, one pass over the spine runs the
+   row checks (nulls, naive times, fingerprint) and one counts the naive-join leakage;
+4. only when all of that passed, rename output and manifest into place - a bad spine
+   cancels the join and nothing is written.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from feature_jobs.definitions import Registry
 from feature_jobs.errors import TrainingSetError
 from feature_jobs.serving_rule import Status
 from feature_jobs.settings import Settings
+from feature_jobs.spark.side_by_side import run_side_by_side
+from feature_jobs.spark.stats_skipping import stats_skipping_off
 from feature_jobs.timeutil import utc_now
 from feature_jobs.training import manifest as manifest_io
 from feature_jobs.training.as_known import as_known_join
 from feature_jobs.training.hashing import hash_sum, qcol
 from feature_jobs.training.inputs import PinnedInputs, pin_inputs
-from feature_jobs.training.leakage import describe, leak_aggregates, leak_report, with_leak_flags
+from feature_jobs.training.leakage import count_leakage, describe
 from feature_jobs.training.ordering import in_spine_order
 from feature_jobs.training.paths import (
     check_output_free,
@@ -46,10 +50,10 @@ from feature_jobs.training.request import (
     group_by_view,
     output_columns,
 )
-from feature_jobs.training.spine import Spine, load_spine
+from feature_jobs.training.spine import Spine, SpineSource, check_spine_rows, open_spine
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame, Observation, SparkSession
 
 ROW_ID = "__skewless_row_id"
 
@@ -81,32 +85,58 @@ def build_training_set(
         TrainingSetError: a bad spine, an unknown feature, an existing output, a missing
             or vacuumed table version, or (rebuild) inputs that changed since the manifest.
     """
+    # Every read here takes whole tables or partitions: Delta's per-query statistics
+    # scan could not skip a file, and in a fresh JVM it costs seconds.
+    with stats_skipping_off(spark):
+        return _build(spark, settings, registry, request, pins, progress)
+
+
+def _build(
+    spark: SparkSession,
+    settings: Settings,
+    registry: Registry,
+    request: TrainingSetRequest,
+    pins: manifest_io.Pins | None,
+    progress: Callable[[str], None],
+) -> TrainingSetResult:
     started = time.monotonic()
     views = group_by_view(registry, request.features)
     if pins is not None:
         _check_definitions(views, pins)
     check_output_free(request.output, request.overwrite)
-    progress(f"checking spine {request.spine} ({request.spine_format})")
-    spine = load_spine(
+    progress(f"reading spine {request.spine} ({request.spine_format})")
+    source = open_spine(
         spark, request.spine, request.spine_format, request.timestamp_column, _key_types(views)
     )
-    check_output_names(spine.columns, views)
-    if pins is not None and spine.fingerprint != pins.spine_fingerprint:
-        raise TrainingSetError(
-            f"spine {request.spine} changed since the manifest was written (fingerprint "
-            f"{spine.fingerprint} != {pins.spine_fingerprint}); restore it to rebuild"
-        )
-    progress(f"spine: {spine.rows} rows, {len(spine.columns)} columns")
+    check_output_names(source.columns, views)
     inputs = pin_inputs(spark, settings, request, views, pins)
     progress(f"inputs pinned: {inputs.describe()}")
 
     staged = staging_path(request.output)
     try:
-        joined = _join(spark, settings, spine, views, request, inputs)
-        progress(f"joining {len(views)} view(s) ({request.mode}) and writing {request.output}")
-        joined.write.format(request.output_format).mode("errorifexists").save(str(staged))
-        progress("checksumming the output and counting what a naive join would leak")
-        rows, checksum, counts, leakage = _summarize(spark, staged, request, spine, views, inputs)
+        observation, joined = _join(spark, settings, source, views, request, inputs)
+
+        def write() -> None:
+            joined.write.format(request.output_format).mode("errorifexists").save(str(staged))
+
+        def check() -> tuple[Spine, dict[str, Any]]:
+            spine = check_spine_rows(source)
+            if pins is not None and spine.fingerprint != pins.spine_fingerprint:
+                raise TrainingSetError(
+                    f"spine {request.spine} changed since the manifest was written "
+                    f"(fingerprint {spine.fingerprint} != {pins.spine_fingerprint}); restore "
+                    "it to rebuild"
+                )
+            ts = source.timestamp_column
+            return spine, count_leakage(spine.df, ts, inputs.latest_reads, spine.rows)
+
+        progress(
+            f"joining {len(views)} view(s) ({request.mode}) and writing {request.output}; "
+            "checking the spine and counting what a naive join would leak beside it"
+        )
+        _, (spine, leakage) = run_side_by_side(spark, write, check)
+        progress(f"spine: {spine.rows} rows, {len(spine.columns)} columns, all checks passed")
+        rows, checksum, counts = _summary(observation.get, spine, views)
         progress(describe(leakage))
         if pins is not None and pins.checksum is not None and checksum != pins.checksum:
             raise TrainingSetError(
@@ -134,17 +164,21 @@ def build_training_set(
 def _join(
     spark: SparkSession,
     settings: Settings,
-    spine: Spine,
+    source: SpineSource,
     views: list[ViewRequest],
     request: TrainingSetRequest,
     inputs: PinnedInputs,
-) -> DataFrame:
+) -> tuple[Observation, DataFrame]:
+    """The output frame, observed: its row count, checksum and status counts."""
+    from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
-    ts = spine.timestamp_column
-    # The row id keeps every spine row distinct (duplicates included) and in order.
-    df = spine.df.withColumn(ROW_ID, F.monotonically_increasing_id())
-    spine_partitions = df.rdd.getNumPartitions()
+    ts = source.timestamp_column
+    df = source.df
+    if request.keep_spine_order:
+        # The row id keeps every spine row distinct (duplicates included) and in order.
+        df = df.withColumn(ROW_ID, F.monotonically_increasing_id())
+    spine_partitions = df.rdd.getNumPartitions() if request.keep_spine_order else 0
     for view in views:
         name, path = view.view.name, settings.offline_path(view.view.name)
         if request.mode == "event-time":
@@ -156,47 +190,36 @@ def _join(
                 return inputs.version_reader(name, path, version)
 
             df = as_known_join(spark, df, ts, view, inputs.publications[name], read)
-    columns = output_columns(spine.columns, views)
-    return in_spine_order(df, ROW_ID, spine_partitions).select(*[qcol(c) for c in columns])
-
-
-def _summarize(
-    spark: SparkSession,
-    staged: Path,
-    request: TrainingSetRequest,
-    spine: Spine,
-    views: list[ViewRequest],
-    inputs: PinnedInputs,
-) -> tuple[int, str, dict[str, dict[str, int]], dict[str, Any]]:
-    """Row count, checksum, status counts and the leakage report, in one pass.
-
-    The pass reads what was written (so the checksum is of the bytes on disk), joined to
-    each entity's latest snapshot time for the leakage count.
-    """
-    from pyspark.sql import functions as F
-
-    written = spark.read.format(request.output_format).load(str(staged))
-    flagged, flags = with_leak_flags(written, spine.timestamp_column, inputs.latest_reads)
-    aggregates = [F.count(F.lit(1)).alias("rows"), hash_sum(written.columns).alias("hash")]
+    if request.keep_spine_order:
+        df = in_spine_order(df, ROW_ID, spine_partitions)
+    columns = output_columns(source.columns, views)
+    output = df.select(*[qcol(c) for c in columns])
+    # Observed while the rows are written: the checksum is of exactly what is written.
+    observation = Observation("skewless_training_set")
+    aggregates = [F.count(F.lit(1)).alias("rows"), hash_sum(columns).alias("hash")]
     for i, view in enumerate(views):
         for status in Status:
             aggregates.append(
                 F.count_if(qcol(view.status_column) == status.value).alias(f"{i}:{status.value}")
             )
-    row = flagged.agg(*aggregates, *leak_aggregates(flags)).first()
-    assert row is not None  # a global aggregate always yields one row
-    rows = int(row["rows"])
+    return observation, output.observe(observation, *aggregates)
+
+
+def _summary(
+    observed: dict[str, Any], spine: Spine, views: list[ViewRequest]
+) -> tuple[int, str, dict[str, dict[str, int]]]:
+    """Row count, checksum and status counts of the written rows."""
+    rows = int(observed["rows"])
     if rows != spine.rows:
         raise TrainingSetError(
             f"the join produced {rows} rows for a spine of {spine.rows}: an offline table "
             "holds an entity twice in one snapshot; re-materialize that date"
         )
     counts = {
-        view.view.name: {s.value: int(row[f"{i}:{s.value}"]) for s in Status}
+        view.view.name: {s.value: int(observed[f"{i}:{s.value}"]) for s in Status}
         for i, view in enumerate(views)
     }
-    leakage = leak_report(row, rows, inputs.latest_reads)
-    return rows, f"{rows}:{row['hash']}", counts, leakage
+    return rows, f"{rows}:{observed['hash']}", counts
 
 
 def _manifest(
@@ -248,6 +271,7 @@ def _manifest(
         "output": {
             "path": str(request.output),
             "format": request.output_format,
+            "keep_spine_order": request.keep_spine_order,
             "rows": rows,
             "checksum": checksum,
             "columns": output_columns(spine.columns, views),

@@ -80,3 +80,13 @@ def describe(report: dict[str, Any]) -> str:
         f"leakage check: a naive latest-value join would have filled {leaking} of {rows} rows "
         f"({share:.1f}%) with values computed after the row's timestamp ({per_view})"
     )
+
+
+def count_leakage(
+    spine: DataFrame, ts_column: str, reads: Sequence[tuple[ViewRequest, DataFrame]], rows: int
+) -> dict[str, Any]:
+    """The leakage report of a spine of ``rows`` rows, in one aggregate pass over it."""
+    flagged, flags = with_leak_flags(spine, ts_column, reads)
+    row = flagged.agg(*leak_aggregates(flags)).first()
+    assert row is not None  # a global aggregate always yields one row
+    return leak_report(row, rows, reads)

@@ -44,6 +44,7 @@ class ManifestRequest:
     output_format: str
     feature_service: str | None
     pins: Pins
+    keep_spine_order: bool = False
 
 
 def code_version() -> dict[str, str | None]:
@@ -108,6 +109,7 @@ def load(path: Path) -> ManifestRequest:
             output_format=data["output"]["format"],
             feature_service=data.get("feature_service"),
             pins=pins,
+            keep_spine_order=bool(data["output"].get("keep_spine_order", False)),
         )
     except (KeyError, TypeError) as exc:
         raise TrainingSetError(

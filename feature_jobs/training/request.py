@@ -39,6 +39,8 @@ class TrainingSetRequest:
         mode: event-time (latest snapshot at ts) or as-known (what was served at ts).
         overwrite: replace an existing output instead of refusing.
         feature_service: the service the features came from, if any (for the manifest).
+        keep_spine_order: write the rows in the spine's row order (one more shuffle and
+            sort of the output; without it the order is Spark's, like any Spark join).
     """
 
     spine: Path
@@ -50,6 +52,7 @@ class TrainingSetRequest:
     mode: Mode = "event-time"
     overwrite: bool = False
     feature_service: str | None = None
+    keep_spine_order: bool = False
 
 
 @dataclass(frozen=True)

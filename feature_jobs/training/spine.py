@@ -18,7 +18,7 @@ from feature_jobs.errors import TrainingSetError
 from feature_jobs.training.hashing import fingerprint, hash_sum, qcol, schema_string
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 #: A timestamp text carries an offset when it ends with Z or ±hh[:mm].
 OFFSET_PATTERN = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
@@ -38,6 +38,23 @@ class Spine:
     fingerprint: str
 
 
+@dataclass(frozen=True)
+class SpineSource:
+    """A spine whose columns passed the checks; its rows are not read yet.
+
+    ``df`` holds the keys cast to their declared types and the timestamp as UTC instants;
+    :func:`check_spine_rows` runs the row-level checks (one pass) when the caller chooses.
+    """
+
+    df: DataFrame
+    raw: DataFrame
+    path: Path
+    format: str
+    timestamp_column: str
+    columns: tuple[str, ...]
+    key_types: Mapping[str, str]
+
+
 def load_spine(
     spark: SparkSession,
     path: Path,
@@ -54,42 +71,92 @@ def load_spine(
         TrainingSetError: a missing or mistyped column, null keys or timestamps, naive or
             unparseable timestamps (one line per problem).
     """
+    return check_spine_rows(open_spine(spark, path, fmt, timestamp_column, key_types))
+
+
+def open_spine(
+    spark: SparkSession,
+    path: Path,
+    fmt: str,
+    timestamp_column: str,
+    key_types: Mapping[str, str],
+) -> SpineSource:
+    """Read a spine's schema and check its columns (no rows are read).
+
+    Raises:
+        TrainingSetError: a missing or mistyped key or timestamp column.
+    """
     raw = _read(spark, path, fmt, timestamp_column, key_types)
     _check_columns(raw, timestamp_column, key_types)
-    from pyspark.sql import functions as F
-
-    text_ts = raw.schema[timestamp_column].dataType.simpleString() == "string"
-    text = qcol(timestamp_column)
-    parsed = text.try_cast("timestamp") if text_ts else text
-    keys = {k: qcol(k).cast(SPARK_TYPES[t]) for k, t in key_types.items()}
-    # One pass computes every data check and the fingerprint. Keys are checked after the
-    # cast to their declared type: a CSV value that is not a number counts as null.
-    checks = [F.count(F.lit(1)).alias("rows"), hash_sum(raw.columns).alias("hash")]
-    checks += [F.count_if(c.isNull()).alias(f"null:{k}") for k, c in keys.items()]
-    checks.append(F.count_if(text.isNull()).alias("null_ts"))
-    if text_ts:
-        has_offset = text.rlike(OFFSET_PATTERN)
-        checks.append(F.count_if(text.isNotNull() & ~has_offset).alias("naive"))
-        checks.append(F.count_if(has_offset & parsed.isNull()).alias("unparseable"))
-    stats = raw.agg(*checks).first()
-    assert stats is not None  # a global aggregate always yields one row
-    _raise_on_problems(stats.asDict(), timestamp_column)
+    keys = _typed_keys(key_types)
+    parsed = _parsed_timestamp(raw, timestamp_column)
     df = raw.select(
         *[
             keys[c].alias(c) if c in keys else parsed.alias(c) if c == timestamp_column else qcol(c)
             for c in raw.columns
         ]
     )
-    rows = int(stats["rows"])
-    return Spine(
+    return SpineSource(
         df=df,
+        raw=raw,
         path=path,
         format=fmt,
         timestamp_column=timestamp_column,
         columns=tuple(raw.columns),
+        key_types=dict(key_types),
+    )
+
+
+def check_spine_rows(source: SpineSource) -> Spine:
+    """Run every row-level check and the fingerprint in one pass over the spine.
+
+    Raises:
+        TrainingSetError: null keys or timestamps, naive or unparseable timestamps (one
+            line naming every problem).
+    """
+    from pyspark.sql import functions as F
+
+    raw, timestamp_column = source.raw, source.timestamp_column
+    text = qcol(timestamp_column)
+    text_ts = _is_text(raw, timestamp_column)
+    # Keys are checked after the cast to their declared type: a CSV value that is not a
+    # number counts as null.
+    checks = [F.count(F.lit(1)).alias("rows"), hash_sum(raw.columns).alias("hash")]
+    checks += [
+        F.count_if(c.isNull()).alias(f"null:{k}") for k, c in _typed_keys(source.key_types).items()
+    ]
+    checks.append(F.count_if(text.isNull()).alias("null_ts"))
+    if text_ts:
+        has_offset = text.rlike(OFFSET_PATTERN)
+        parsed = _parsed_timestamp(raw, timestamp_column)
+        checks.append(F.count_if(text.isNotNull() & ~has_offset).alias("naive"))
+        checks.append(F.count_if(has_offset & parsed.isNull()).alias("unparseable"))
+    stats = raw.agg(*checks).first()
+    assert stats is not None  # a global aggregate always yields one row
+    _raise_on_problems(stats.asDict(), timestamp_column)
+    rows = int(stats["rows"])
+    return Spine(
+        df=source.df,
+        path=source.path,
+        format=source.format,
+        timestamp_column=timestamp_column,
+        columns=source.columns,
         rows=rows,
         fingerprint=fingerprint(rows, stats["hash"], schema_string(raw)),
     )
+
+
+def _typed_keys(key_types: Mapping[str, str]) -> dict[str, Column]:
+    return {k: qcol(k).cast(SPARK_TYPES[t]) for k, t in key_types.items()}
+
+
+def _is_text(raw: DataFrame, timestamp_column: str) -> bool:
+    return bool(raw.schema[timestamp_column].dataType.simpleString() == "string")
+
+
+def _parsed_timestamp(raw: DataFrame, timestamp_column: str) -> Column:
+    text = qcol(timestamp_column)
+    return text.try_cast("timestamp") if _is_text(raw, timestamp_column) else text
 
 
 def _read(

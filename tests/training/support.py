@@ -163,10 +163,12 @@ def build(
     features: list[str],
     name: str,
     mode: str = "event-time",
+    keep_spine_order: bool = True,
 ) -> tuple[TrainingSetResult, list[dict[str, Any]]]:
     """Build a training set of ``features`` into ``<data_root>/<name>`` and read it back.
 
-    Rows come back in file order, timestamps as epoch microseconds (no Python time zone).
+    Rows come back in file order (the spine's, unless ``keep_spine_order`` is False),
+    timestamps as epoch microseconds (no Python time zone).
     """
     output = settings.data_root / name
     request = TrainingSetRequest(
@@ -176,6 +178,7 @@ def build(
         features=tuple(FeatureRef.parse(f) for f in features),
         output=output,
         mode=mode,  # type: ignore[arg-type]
+        keep_spine_order=keep_spine_order,
     )
     result = build_training_set(spark, settings, registry(), request)
     return result, collect_micros(spark.read.parquet(str(output)))

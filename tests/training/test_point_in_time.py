@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -126,6 +128,13 @@ def _spine_rows() -> list[tuple[Any, ...]]:
     return rows
 
 
+def _write_oracle_spine(
+    spark: SparkSession, settings: Settings, rows: list[tuple[Any, ...]], name: str
+) -> Path:
+    schema = "row_no long, region string, shop_id long, ts timestamp, label string"
+    return write_spine(spark, settings.data_root / "spines" / name, rows, schema)
+
+
 @pytest.fixture
 def offline(spark: SparkSession, settings: Settings) -> dict[str, OracleView]:
     views = {"shop_daily": _daily(), "shop_hourly": _hourly(), "pair_daily": _pairs()}
@@ -138,12 +147,7 @@ def test_event_time_join_matches_the_oracle(
     spark: SparkSession, settings: Settings, offline: dict[str, OracleView]
 ) -> None:
     rows = _spine_rows()
-    spine = write_spine(
-        spark,
-        settings.data_root / "spines" / "s1",
-        rows,
-        "row_no long, region string, shop_id long, ts timestamp, label string",
-    )
+    spine = _write_oracle_spine(spark, settings, rows, "s1")
     features = [FeatureRef.parse(r) for r in defs.everything.features]
     result, got = build(spark, settings, spine, list(defs.everything.features), "train")
     written = spark.read.parquet(str(settings.data_root / "train"))
@@ -185,3 +189,26 @@ def test_event_time_join_matches_the_oracle(
     ]
     assert served_stale, "on_stale=serve keeps the stale values"
     assert result.status_counts["pair_daily"]["STALE"] > 0
+
+
+def test_default_order_writes_the_same_rows_and_checksum_as_spine_order(
+    spark: SparkSession, settings: Settings, offline: dict[str, OracleView]
+) -> None:
+    rows = _spine_rows()
+    spine = _write_oracle_spine(spark, settings, rows, "s_any_order")
+    features = list(defs.everything.features)
+    ordered, ordered_rows = build(spark, settings, spine, features, "ordered")
+    unordered, unordered_rows = build(
+        spark, settings, spine, features, "any_order", keep_spine_order=False
+    )
+    assert unordered.rows == ordered.rows == len(rows)
+    assert unordered.checksum == ordered.checksum
+    assert unordered.status_counts == ordered.status_counts
+    assert unordered.leakage == ordered.leakage
+
+    def key(r: dict[str, Any]) -> tuple[str, ...]:
+        return tuple(repr(r[c]) for c in sorted(r))
+
+    assert sorted(unordered_rows, key=key) == sorted(ordered_rows, key=key)
+    manifest = json.loads((settings.data_root / "any_order.manifest.json").read_text())
+    assert manifest["output"]["keep_spine_order"] is False

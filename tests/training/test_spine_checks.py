@@ -14,7 +14,8 @@ from feature_jobs.settings import Settings
 from feature_jobs.training.paths import checked_path
 from feature_jobs.training.request import resolve_features
 from feature_jobs.training.spine import load_spine
-from tests.training.support import registry, write_spine
+from tests.training import defs
+from tests.training.support import registry, write_offline, write_spine
 
 KEYS = {"region": "string", "shop_id": "long"}
 T0 = datetime(2024, 3, 2, 12, tzinfo=UTC)
@@ -117,6 +118,11 @@ def test_cli_prints_one_line_and_writes_nothing(
 ) -> None:
     monkeypatch.setenv("SKEWLESS_DATA_ROOT", str(settings.data_root))
     monkeypatch.setenv("SKEWLESS_FEATURES", "tests.training.defs")
+    # The view exists, so the build gets as far as the join: the spine checks running
+    # beside it must cancel it and leave nothing behind.
+    write_offline(
+        spark, settings, defs.pair_daily, {T0: {("eu", 1): {"orders_1d": 2, "amount_min_1d": 1.5}}}
+    )
     spine = write_spine(
         spark,
         settings.data_root / "spine",

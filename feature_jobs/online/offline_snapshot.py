@@ -14,6 +14,8 @@ from feature_jobs.offline_store import table_exists
 from feature_jobs.online.codec import datetime_to_micros, micros_to_datetime
 from feature_jobs.settings import Settings
 from feature_jobs.spark.delta_version import current_version
+from feature_jobs.spark.scan_tasks import one_task_per_core
+from feature_jobs.spark.scoped_conf import scoped_conf
 from feature_jobs.spark.stats_skipping import stats_skipping_off
 from feature_jobs.timeutil import day_start
 
@@ -42,7 +44,11 @@ class OfflineSnapshot:
     @contextmanager
     def reading(self) -> Iterator[None]:
         """The block runs the queries that read this snapshot (see :mod:`stats_skipping`)."""
-        with stats_skipping_off(self.frame.sparkSession, self.whole_partition):
+        spark = self.frame.sparkSession
+        with (
+            stats_skipping_off(spark, self.whole_partition),
+            scoped_conf(spark, one_task_per_core(spark)),
+        ):
             yield
 
 

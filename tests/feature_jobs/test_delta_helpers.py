@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from feature_jobs.spark import delta_version
+from feature_jobs.spark.scan_tasks import local_cores, one_task_per_core
 from feature_jobs.spark.scoped_conf import scoped_conf
 from feature_jobs.spark.stats_skipping import SETTING, stats_skipping_off
 
@@ -75,3 +76,29 @@ def test_reads_without_stats_skipping_still_prune_partitions_and_filter(spark, t
             spark.read.format("delta").load(str(table)).where("other = 0").collect()
     assert ids == [i for i in range(40) if i % 4 == 1 and i % 3 == 0]
     assert spark.conf.get(SETTING, None) in (None, "true")
+
+
+@pytest.mark.parametrize(
+    ("master", "cores"),
+    [("local", 1), ("local[2]", 2), ("local[3, 4]", 3), ("spark://h:7077", None), ("yarn", None)],
+)
+def test_local_cores_reads_the_master_url(master: str, cores: int | None) -> None:
+    assert local_cores(master) == cores
+
+
+def test_local_star_means_every_cpu() -> None:
+    import os
+
+    assert local_cores("local[*]") == (os.cpu_count() or 1)
+
+
+def test_a_small_scan_gets_one_task_per_core(spark, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    table = str(tmp_path / "small")
+    spark.range(4000).repartition(6).write.format("delta").save(table)
+    with scoped_conf(spark, {"spark.sql.leafNodeDefaultParallelism": "6"}):  # as with 8 cores
+        frame = spark.read.format("delta").load(table)
+        assert frame.rdd.getNumPartitions() > 2
+    with scoped_conf(spark, one_task_per_core(spark)):
+        packed = spark.read.format("delta").load(table)
+        assert packed.rdd.getNumPartitions() == 2  # the test session is local[2]
+        assert packed.count() == 4000

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,30 +59,54 @@ class OnlineResponse:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form (the HTTP response body); times are ISO-8601 UTC strings."""
-        iso: dict[datetime, str] = {}
+        return self._body(_json_values)
 
-        def text(ts: datetime | None) -> str | None:
-            if ts is None:
-                return None
-            found = iso.get(ts)
-            if found is None:
-                found = iso[ts] = ts.isoformat().replace("+00:00", "Z")
-            return found
+    def to_json(self) -> str:
+        """:meth:`to_dict` as compact JSON text, built for speed (the HTTP server's path).
 
-        return {
-            "features": list(self.features),
-            "results": [
+        Values go to the encoder untouched (one C call instead of a Python call per value,
+        a third of a 100-entity request's time); only when the encoder refuses them - NaN,
+        infinity, a timestamp value - is the body rebuilt value by value as in
+        :meth:`to_dict`, so the text is the same either way.
+        """
+        try:
+            return json.dumps(self._body(list), allow_nan=False, **_COMPACT)
+        except (ValueError, TypeError):
+            return json.dumps(self.to_dict(), **_COMPACT)
+
+    def _body(self, convert: Callable[[list[Any]], list[Any]]) -> dict[str, Any]:
+        # The features of one view share a snapshot time, so a row's times repeat from
+        # entity to entity: render each distinct tuple of them once.
+        texts: dict[tuple[datetime | None, ...], list[str | None]] = {}
+        results = []
+        for entity, values, statuses, times in zip(
+            self.entities, self.values, self.statuses, self.feature_ts, strict=True
+        ):
+            key = tuple(times)
+            rendered = texts.get(key)
+            if rendered is None:
+                rendered = texts[key] = [None if t is None else _iso(t) for t in times]
+            results.append(
                 {
                     "entity": dict(entity),
-                    "values": [_json_value(v) for v in values],
-                    "statuses": [s.value for s in statuses],
-                    "feature_ts": [text(ts) for ts in times],
+                    "values": convert(values),
+                    "statuses": [_STATUS_TEXT[s] for s in statuses],
+                    "feature_ts": list(rendered),
                 }
-                for entity, values, statuses, times in zip(
-                    self.entities, self.values, self.statuses, self.feature_ts, strict=True
-                )
-            ],
-        }
+            )
+        return {"features": list(self.features), "results": results}
+
+
+_STATUS_TEXT = {status: status.value for status in Status}
+_COMPACT: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":")}
+
+
+def _iso(ts: datetime) -> str:
+    return ts.isoformat().replace("+00:00", "Z")
+
+
+def _json_values(values: list[Any]) -> list[Any]:
+    return [_json_value(v) for v in values]
 
 
 def _json_value(value: Any) -> Any:
@@ -89,5 +114,5 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
+        return _iso(value)
     return value

@@ -16,7 +16,6 @@ key, bad body), 413 for more entities than the server accepts, 503 when Redis is
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -115,8 +114,7 @@ def create_app(store: FeatureStore, *, max_entities: int = DEFAULT_MAX_ENTITIES)
         assert wanted is not None  # exactly one of the two is set, checked above
         response = store.get_online_features(wanted, request.entities)
         # Serialized here, not by FastAPI: the body is already plain JSON-ready data.
-        body = json.dumps(response.to_dict(), ensure_ascii=False, separators=(",", ":"))
-        return Response(body.encode(), media_type="application/json")
+        return Response(response.to_json().encode(), media_type="application/json")
 
     @app.get("/healthz", responses={503: {"model": ErrorBody}})
     async def healthz() -> dict[str, str]:

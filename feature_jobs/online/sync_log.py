@@ -13,6 +13,7 @@ from dataclasses import astuple, dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from feature_jobs.offline_store import table_exists
 from feature_jobs.settings import Settings
 from feature_jobs.spark.scoped_conf import scoped_conf
 
@@ -83,7 +84,7 @@ def append_sync_log(spark: SparkSession, settings: Settings, entry: SyncLogEntry
     ]
     writer = spark.range(1).select(*row).write.format("delta").mode("append")
     path = settings.system_path(TABLE)
-    if not _exists(spark, path):
+    if not table_exists(spark, path):
         writer = writer.options(**TABLE_PROPERTIES)
     with scoped_conf(spark, APPEND_CONF):
         writer.save(path)
@@ -103,7 +104,7 @@ def read_sync_log(spark: SparkSession, settings: Settings, view: str | None = No
     from pyspark.sql import functions as F
 
     path = settings.system_path(TABLE)
-    if not _exists(spark, path):
+    if not table_exists(spark, path):
         return spark.createDataFrame([], sync_log_schema())
     frame = spark.read.format("delta").load(path).where(F.col("project") == settings.project)
     if view is not None:
@@ -121,9 +122,3 @@ def has_entry(
         (F.col("feature_ts") == F.lit(feature_ts)) & (F.col("live_at") == F.lit(live_at))
     )
     return bool(rows.limit(1).count())
-
-
-def _exists(spark: SparkSession, path: str) -> bool:
-    from delta.tables import DeltaTable
-
-    return bool(DeltaTable.isDeltaTable(spark, path))

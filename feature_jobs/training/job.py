@@ -174,11 +174,11 @@ def _join(
     from pyspark.sql import functions as F
 
     ts = source.timestamp_column
-    df = source.df
+    df, spine_partitions = source.df, 0
     if request.keep_spine_order:
         # The row id keeps every spine row distinct (duplicates included) and in order.
         df = df.withColumn(ROW_ID, F.monotonically_increasing_id())
-    spine_partitions = df.rdd.getNumPartitions() if request.keep_spine_order else 0
+        spine_partitions = df.rdd.getNumPartitions()
     for view in views:
         name, path = view.view.name, settings.offline_path(view.view.name)
         if request.mode == "event-time":

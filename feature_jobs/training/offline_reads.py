@@ -7,7 +7,6 @@ fails loudly with :class:`TrainingSetError`: it never silently falls back to new
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -68,8 +67,13 @@ def read_version(
 def _quiet_query_errors() -> Iterator[None]:
     # PySpark logs a multi-line JSON record for some analysis errors before raising them;
     # the error is re-raised here as one line, so the record would only be noise.
+    # PySpark's own getLogger: a plain logging.getLogger would create these loggers as
+    # plain Loggers, and every later Spark error in the process would then fail inside
+    # PySpark's logging call ("unexpected keyword argument 'errorClass'").
+    from pyspark.logger import PySparkLogger
+
     loggers = [
-        logging.getLogger(n) for n in ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
+        PySparkLogger.getLogger(n) for n in ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
     ]
     previous = [logger.disabled for logger in loggers]
     for logger in loggers:

@@ -11,6 +11,7 @@ from pyspark.sql import SparkSession
 
 from feature_jobs.cli import main
 from feature_jobs.settings import Settings
+from tests.support.fresh_process import run_fresh
 from tests.training import defs
 from tests.training.support import replace_snapshot, utc, write_offline, write_spine
 
@@ -125,3 +126,19 @@ def test_rebuild_from_manifest_after_backfill_then_vacuum(
             "rebuilt.manifest.json",
         ]
     )
+
+
+def test_silencing_query_errors_keeps_pyspark_loggers_working(tmp_path: Path) -> None:
+    # In a fresh process, so this test cannot pass because another test made them first.
+    probe = (
+        "import logging\n"
+        "from pyspark.logger import PySparkLogger\n"
+        "from feature_jobs.training.offline_reads import _quiet_query_errors\n"
+        "with _quiet_query_errors():\n"
+        "    pass\n"
+        "kinds = [type(logging.getLogger(n)).__name__\n"
+        "         for n in ('SQLQueryContextLogger', 'DataFrameQueryContextLogger')]\n"
+        "print('KINDS', kinds)\n"
+    )
+    output = run_fresh(probe, tmp_path)
+    assert "KINDS ['PySparkLogger', 'PySparkLogger']" in output, output[-500:]

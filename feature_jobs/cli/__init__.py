@@ -32,23 +32,37 @@ COMMAND_MODULES = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every subcommand registered."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser with every subcommand registered (or just the module ``only``).
+
+    Registering a command imports its module and what that needs (FastAPI for ``serve``,
+    redis for ``sync``...): most of a second altogether, which a command that runs one
+    Spark job should not pay for the others.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m feature_jobs",
         description="skewless: define features once, compute them once with Spark into "
         "Delta Lake, validate them with Pandera, serve the latest snapshot from Redis.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
+    for name in COMMAND_MODULES if only is None else [only]:
         import_module(f"feature_jobs.cli.{name}").register(subparsers)
     return parser
 
 
+def command_module(argv: Sequence[str]) -> str | None:
+    """The module of the subcommand ``argv`` names, or None (top-level help, a typo)."""
+    if not argv or argv[0].startswith("-"):
+        return None
+    name = f"{argv[0].replace('-', '_')}_cmd"
+    return name if name in COMMAND_MODULES else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; return its exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(only=command_module(arguments))
+    args = parser.parse_args(arguments)
     install_log_redaction()  # credentials come from the environment; never print them
     try:
         settings = Settings.from_env()

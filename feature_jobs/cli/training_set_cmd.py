@@ -10,13 +10,18 @@ from feature_jobs.errors import TrainingSetError
 from feature_jobs.settings import Settings
 from feature_jobs.training import TrainingSetRequest, build_training_set
 from feature_jobs.training import manifest as manifest_io
-from feature_jobs.training.paths import checked_path, spine_format
+from feature_jobs.training.paths import checked_path, size_on_disk, spine_format
 from feature_jobs.training.request import (
     MODES,
     OUTPUT_FORMATS,
     SPINE_FORMATS,
     resolve_features,
 )
+
+#: Spines up to this size make a short job (the short-job JVM profile of
+#: feature_jobs.spark.jvm_options): measured faster with a 14 MB Parquet spine of 1M rows,
+#: slower with a 41 MB one of 3M rows (bench/README.md, "Training sets").
+SHORT_JOB_SPINE_BYTES = 24 * 1024 * 1024
 
 DESCRIPTION = """\
 Build a training set: every spine row exactly once (duplicates kept, spine columns and
@@ -121,7 +126,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         )
     if Path(request.output).resolve() == request.spine:
         raise TrainingSetError("--output is the spine itself; write the training set elsewhere")
-    spark = start_spark(settings, "skewless-training-set")
+    short_job = size_on_disk(request.spine) <= SHORT_JOB_SPINE_BYTES
+    spark = start_spark(settings, "skewless-training-set", short_job=short_job)
     result = build_training_set(spark, settings, reg, request, pins=pins, progress=say)
     for view, counts in result.status_counts.items():
         say(f"{view}: " + ", ".join(f"{status} {n}" for status, n in counts.items()))

@@ -3,29 +3,32 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from feature_jobs.errors import ConfigError
 from feature_jobs.jars import jar_paths, missing_jars
 from feature_jobs.settings import Settings
+from feature_jobs.spark.class_archive import archive_path
+from feature_jobs.spark.jvm_options import driver_jvm_options
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
-#: Measured suggestion for ``SKEWLESS_JVM_OPTIONS`` on small local jobs: the C1 compiler
-#: alone warms up sooner (a 100k-row training set 28.5 s -> 24.1 s, 1M 35.1 s -> 30.9 s)
-#: but runs heavy jobs slower (3M rows 41.7 s -> 48.4 s), so it is not the default.
-SHORT_JOB_JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 
-def build_spark(settings: Settings, app_name: str = "skewless") -> SparkSession:
+def build_spark(
+    settings: Settings, app_name: str = "skewless", short_job: bool = False
+) -> SparkSession:
     """Create (or reuse) the SparkSession configured for Delta Lake and UTC.
 
     The session time zone and the JVM default time zone are both UTC, so no timestamp is
     ever rendered or parsed in the machine's local zone.
+
+    Args:
+        short_job: the caller expects seconds of work, not minutes: a JVM started here
+            uses the short-job profile (:mod:`feature_jobs.spark.jvm_options`).
     """
     from pyspark.sql import SparkSession
 
@@ -38,7 +41,9 @@ def build_spark(settings: Settings, app_name: str = "skewless") -> SparkSession:
         )
     os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", _python()))
     java_opts = f"-Duser.timezone=UTC -Dlog4j.configurationFile=file:{LOG4J_CONFIG}"
-    driver_opts = f"{java_opts} {driver_jvm_options(os.environ)}"
+    archive = archive_path(settings.jars_dir)
+    extra = driver_jvm_options(os.environ, settings.spark_master, archive, short_job)
+    driver_opts = f"{java_opts} {extra}"
     builder = (
         SparkSession.builder.master(settings.spark_master)
         .appName(app_name)
@@ -68,15 +73,6 @@ def build_spark(settings: Settings, app_name: str = "skewless") -> SparkSession:
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
-
-
-def driver_jvm_options(env: Mapping[str, str]) -> str:
-    """Extra driver JVM flags from ``SKEWLESS_JVM_OPTIONS`` (none by default).
-
-    They take effect when this process starts the JVM (``python -m feature_jobs`` in local
-    mode); under spark-submit the JVM already runs and the submitter's options apply.
-    """
-    return env.get("SKEWLESS_JVM_OPTIONS", "").strip()
 
 
 def _python() -> str:

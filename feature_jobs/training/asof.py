@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 _BUCKET = "__skewless_bucket"
+_INSIDE_BUCKET = "__skewless_inside_bucket"
 
 
 def asof_lookup(
@@ -65,13 +66,17 @@ def asof_lookup(
     )
 
     # Step 2: instants strictly inside a bucket (only for instants off the boundaries).
+    # A `when` rather than a filter: a filter would be pushed under the distinct and make
+    # this branch scan the table a second time instead of reusing step 1's shuffle.
     inside_bucket = F.date_trunc(unit, F.col("e.t"))
-    inside = (
-        entries.where(inside_bucket != F.col("e.t"))
-        .groupBy(inside_bucket.alias(_BUCKET))
-        .agg(F.array_sort(F.collect_list("e")).alias("inside"))
+    off_boundary = F.when(inside_bucket != F.col("e.t"), F.col("e"))
+    inside = entries.groupBy(inside_bucket.alias(_INSIDE_BUCKET)).agg(
+        F.array_sort(F.collect_list(off_boundary)).alias("inside")
     )
-    lookup = previous.join(inside, _BUCKET, "left").select(
+    # Null-safe, so no "bucket is not null" filter is inferred and pushed under the
+    # distinct either (a bucket start is never null anyway).
+    same_bucket = F.col(_BUCKET).eqNullSafe(F.col(_INSIDE_BUCKET))
+    lookup = previous.join(inside, same_bucket, "left").select(
         _BUCKET,
         F.array_compact(
             F.when(F.col("inside").isNull(), F.array("prev")).otherwise(

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
 
+_DECIMAL = "decimal(38,0)"
+
+
 def qcol(name: str) -> Column:
     """A column by its exact name, even with dots or spaces in it."""
     from pyspark.sql import functions as F
@@ -35,11 +38,19 @@ def row_hash(columns: Sequence[str]) -> Column:
 
 def hash_sum(columns: Sequence[str]) -> Column:
     """Aggregate: sum of :func:`row_hash` over the rows (a decimal; 0 for no rows)."""
+    return sum_of_hashes(row_hash(columns))
+
+
+def sum_of_hashes(h: Column) -> Column:
+    """Aggregate: the exact sum of a 64-bit hash column, as :func:`hash_sum` renders it."""
     from pyspark.sql import functions as F
 
-    return F.coalesce(
-        F.sum(row_hash(columns).cast("decimal(38,0)")), F.lit(0).cast("decimal(38,0)")
-    )
+    # The exact sum, without a 38-digit decimal addition per row (a BigDecimal each): the
+    # high and low 32-bit halves are summed as longs (no overflow below 2^31 rows) and
+    # recombined once, as hash = high * 2^32 + low.
+    high = F.coalesce(F.sum(F.shiftright(h, 32)), F.lit(0)).cast(_DECIMAL)
+    low = F.coalesce(F.sum(h.bitwiseAND(F.lit(0xFFFFFFFF))), F.lit(0)).cast(_DECIMAL)
+    return (high * F.lit(1 << 32).cast(_DECIMAL) + low).cast(_DECIMAL)
 
 
 def fingerprint(rows: int, total: object, schema: str) -> str:

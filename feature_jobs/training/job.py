@@ -26,12 +26,13 @@ from feature_jobs.definitions import Registry
 from feature_jobs.errors import TrainingSetError
 from feature_jobs.serving_rule import Status
 from feature_jobs.settings import Settings
+from feature_jobs.spark.scoped_conf import scoped_conf
 from feature_jobs.spark.side_by_side import run_side_by_side
 from feature_jobs.spark.stats_skipping import stats_skipping_off
 from feature_jobs.timeutil import utc_now
 from feature_jobs.training import manifest as manifest_io
 from feature_jobs.training.as_known import as_known_join
-from feature_jobs.training.hashing import hash_sum, qcol
+from feature_jobs.training.hashing import qcol, row_hash, sum_of_hashes
 from feature_jobs.training.inputs import PinnedInputs, pin_inputs
 from feature_jobs.training.leakage import count_leakage, describe
 from feature_jobs.training.ordering import in_spine_order
@@ -56,6 +57,16 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, Observation, SparkSession
 
 ROW_ID = "__skewless_row_id"
+ROW_HASH = "__skewless_row_hash"
+#: Let adaptive execution hash-join a side whose shuffled partitions are all small (the
+#: spine's, usually) instead of sorting both sides: the offline rows are then streamed
+#: through, never sorted. A 1M-row spine's partitions are about 2 MB; a bigger one falls
+#: back to the sort-merge join. (Both settings must allow it; 32 MB keeps each task's hash
+#: table well inside a default 1 GB driver.)
+HASH_JOIN_CONF = {
+    "spark.sql.adaptive.maxShuffledHashJoinLocalMapThreshold": "32m",
+    "spark.sql.adaptive.advisoryPartitionSizeInBytes": "32m",
+}
 
 
 @dataclass(frozen=True)
@@ -87,7 +98,7 @@ def build_training_set(
     """
     # Every read here takes whole tables or partitions: Delta's per-query statistics
     # scan could not skip a file, and in a fresh JVM it costs seconds.
-    with stats_skipping_off(spark):
+    with stats_skipping_off(spark), scoped_conf(spark, HASH_JOIN_CONF):
         return _build(spark, settings, registry, request, pins, progress)
 
 
@@ -193,16 +204,17 @@ def _join(
     if request.keep_spine_order:
         df = in_spine_order(df, ROW_ID, spine_partitions)
     columns = output_columns(source.columns, views)
-    output = df.select(*[qcol(c) for c in columns])
+    # The row hash is a column so the checksum's two sums share one hash per row.
+    output = df.select(*[qcol(c) for c in columns], row_hash(columns).alias(ROW_HASH))
     # Observed while the rows are written: the checksum is of exactly what is written.
     observation = Observation("skewless_training_set")
-    aggregates = [F.count(F.lit(1)).alias("rows"), hash_sum(columns).alias("hash")]
+    aggregates = [F.count(F.lit(1)).alias("rows"), sum_of_hashes(F.col(ROW_HASH)).alias("hash")]
     for i, view in enumerate(views):
         for status in Status:
             aggregates.append(
                 F.count_if(qcol(view.status_column) == status.value).alias(f"{i}:{status.value}")
             )
-    return observation, output.observe(observation, *aggregates)
+    return observation, output.observe(observation, *aggregates).drop(ROW_HASH)
 
 
 def _summary(

@@ -88,5 +88,10 @@ def asof_lookup(
     # Step 3: equi-join on the bucket; keep the last candidate at or before the row's ts.
     ts = qcol(ts_column)
     joined = spine.withColumn(_BUCKET, bucket).join(F.broadcast(lookup), _BUCKET, "left")
-    chosen = F.try_element_at(F.filter("candidates", lambda c: c["t"] <= ts), F.lit(-1))
+    # The usual case, instants on bucket boundaries, leaves one candidate: it is tested
+    # directly; only several need the (interpreted, slower) lambda filter.
+    first = F.try_element_at("candidates", F.lit(1))
+    chosen = F.when(F.size("candidates") <= 1, F.when(first["t"] <= ts, first)).otherwise(
+        F.try_element_at(F.filter("candidates", lambda c: c["t"] <= ts), F.lit(-1))
+    )
     return joined.withColumn(out, chosen).drop(_BUCKET, "candidates")

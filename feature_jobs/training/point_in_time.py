@@ -56,7 +56,11 @@ def event_time_join(
     located = located.withColumn(SNAPSHOT_TS, F.col(f"{_ASOF}.t")).drop(_ASOF)
     # Step 3: the entity's row in that snapshot (keys are unique per snapshot).
     right = snapshot_rows(offline, request, F.col("feature_ts").alias(_MATCH_TS))
+    # The presence marker is derived after the join (a matched row has a non-null match
+    # time) rather than shuffled with each of the offline rows.
+    right = right.drop(PRESENT)
     joined = located.join(right, join_condition(request, SNAPSHOT_TS, _MATCH_TS), "left")
+    joined = joined.withColumn(PRESENT, F.col(_MATCH_TS).isNotNull())
     joined = joined.drop(*right_key_names(request), _MATCH_TS)
     # Step 4: the serving rule.
     return served_columns(joined, request, ts_column)

@@ -47,18 +47,16 @@ def selected_views(settings: Settings, names: list[str] | None) -> list[FeatureV
     return [reg.view(name) for name in names]
 
 
-def start_spark(
-    settings: Settings, app_name: str, batch: bool = False, short_job: bool = False
-) -> SparkSession:
+def start_spark(settings: Settings, app_name: str, short_job: bool = False) -> SparkSession:
     """Start Spark, telling the user why there is a pause.
 
     Args:
-        batch, short_job: the JVM profile (see ``build_spark``).
+        short_job: seconds of work are expected (see ``build_spark``).
     """
     from feature_jobs.spark.session import build_spark
 
     started = time.monotonic()
     print(f"starting Spark ({settings.spark_master})...", file=sys.stderr, flush=True)
-    spark = build_spark(settings, app_name=app_name, batch=batch, short_job=short_job)
+    spark = build_spark(settings, app_name=app_name, short_job=short_job)
     print(f"Spark ready in {time.monotonic() - started:.1f}s", file=sys.stderr, flush=True)
     return spark

@@ -127,7 +127,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if Path(request.output).resolve() == request.spine:
         raise TrainingSetError("--output is the spine itself; write the training set elsewhere")
     short_job = size_on_disk(request.spine) <= SHORT_JOB_SPINE_BYTES
-    spark = start_spark(settings, "skewless-training-set", batch=True, short_job=short_job)
+    spark = start_spark(settings, "skewless-training-set", short_job=short_job)
     result = build_training_set(spark, settings, reg, request, pins=pins, progress=say)
     for view, counts in result.status_counts.items():
         say(f"{view}: " + ", ".join(f"{status} {n}" for status, n in counts.items()))

@@ -19,7 +19,7 @@ LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 
 
 def build_spark(
-    settings: Settings, app_name: str = "skewless", batch: bool = False, short_job: bool = False
+    settings: Settings, app_name: str = "skewless", short_job: bool = False
 ) -> SparkSession:
     """Create (or reuse) the SparkSession configured for Delta Lake and UTC.
 
@@ -27,9 +27,8 @@ def build_spark(
     ever rendered or parsed in the machine's local zone.
 
     Args:
-        batch: a JVM started here uses the batch profile
-            (:mod:`feature_jobs.spark.jvm_options`).
-        short_job: a batch job of seconds, not minutes: the short-job profile.
+        short_job: the caller expects seconds of work, not minutes: a JVM started here
+            uses the short-job profile (:mod:`feature_jobs.spark.jvm_options`).
     """
     from pyspark.sql import SparkSession
 
@@ -43,7 +42,7 @@ def build_spark(
     os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", _python()))
     java_opts = f"-Duser.timezone=UTC -Dlog4j.configurationFile=file:{LOG4J_CONFIG}"
     archive = archive_path(settings.jars_dir)
-    extra = driver_jvm_options(os.environ, settings.spark_master, archive, batch, short_job)
+    extra = driver_jvm_options(os.environ, settings.spark_master, archive, short_job)
     driver_opts = f"{java_opts} {extra}"
     builder = (
         SparkSession.builder.master(settings.spark_master)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from feature_jobs.spark.jvm_options import BATCH_FLAGS, SHORT_JOB_FLAGS, driver_jvm_options
+from feature_jobs.spark.jvm_options import SHORT_JOB_FLAGS, driver_jvm_options
 from tests.support.fresh_process import run_fresh
 
 PROBE = """
@@ -29,10 +29,7 @@ def test_flags_come_from_the_environment_the_job_and_the_archive(tmp_path: Path)
     # Profiles only where the driver runs the tasks; the user's flags last.
     short = driver_jvm_options(user, "local[2]", None, short_job=True).split()
     assert short == [*SHORT_JOB_FLAGS, "-XX:+UseG1GC"]
-    assert driver_jvm_options({}, "local[2]", None, batch=True).split() == list(BATCH_FLAGS)
-    assert set(BATCH_FLAGS) < set(SHORT_JOB_FLAGS)
     assert driver_jvm_options({}, "spark://host:7077", None, short_job=True) == ""
-    assert driver_jvm_options({}, "spark://host:7077", None, batch=True) == ""
     # The archive only when the file is there, and not when switched off.
     archive = tmp_path / "classes.jsa"
     assert driver_jvm_options({}, "local[2]", archive) == ""

@@ -137,7 +137,7 @@ def materialize_range(
         for day, feature_ts in times:
             started = time.monotonic()
             one = all_snapshots.where(F.col("feature_ts") == F.lit(feature_ts))
-            snapshot = _with_bookkeeping(one, view, day, run_id, now).cache()
+            snapshot = with_bookkeeping(one, view, day, run_id, now).cache()
             try:
                 enforce_gate(
                     spark,
@@ -171,9 +171,10 @@ def materialize_range(
     return results
 
 
-def _with_bookkeeping(
+def with_bookkeeping(
     snapshot: DataFrame, view: FeatureView, day: date, run_id: str, now: datetime
 ) -> DataFrame:
+    """A computed snapshot (keys, features, ``feature_ts``) in the offline table's layout."""
     from pyspark.sql import functions as F
 
     return snapshot.select(

@@ -38,15 +38,13 @@ def archive_path(jars_dir: Path) -> Path:
     return jars_dir.parent / "jvm" / f"skewless-pyspark-{metadata.version('pyspark')}.jsa"
 
 
-def build_archive(jars_dir: Path, force: bool = False) -> Path:
-    """Build the archive (in a child process) unless it exists; return its path.
+def build_archive(jars_dir: Path) -> Path:
+    """Build the archive (in a child process), replacing any old one; return its path.
 
     Raises:
         ConfigError: the workload failed or the JVM wrote no archive.
     """
     target = archive_path(jars_dir)
-    if target.is_file() and not force:
-        return target
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".partial")
     partial.unlink(missing_ok=True)
@@ -82,6 +80,8 @@ def run_workload() -> None:
     from feature_jobs.definitions import Entity, Feature, FeatureView, Source
     from feature_jobs.definitions.registry import build_registry
     from feature_jobs.definitions.service import FeatureRef
+    from feature_jobs.materialize import with_bookkeeping
+    from feature_jobs.offline_store import write_snapshot
     from feature_jobs.settings import Settings
     from feature_jobs.spark.session import build_spark
     from feature_jobs.training.job import build_training_set
@@ -111,19 +111,17 @@ def run_workload() -> None:
         features=[Feature(name="spend_7d", function="sum", column="amount", window="7d")],
     )
     spark = build_spark(settings, "skewless-class-archive")
-    table = settings.offline_path(view.name)
-    for day in range(3):
+    for day in range(3):  # written as materialize writes them: one commit per snapshot
         logical = date(2024, 1, 1) + timedelta(days=day)
         feature_ts = datetime(2024, 1, 2, tzinfo=UTC) + timedelta(days=day)
-        spark.range(200, numPartitions=2).select(
+        snapshot = spark.range(200, numPartitions=2).select(
             F.col("id").alias("account_id"),
             (F.col("id") * 1.5).alias("spend_7d"),
             F.lit(feature_ts).alias("feature_ts"),
-            F.lit(logical).alias("snapshot_date"),
-            F.lit(view.version).alias("definition_version"),
-            F.lit(f"warmup-{day}").alias("run_id"),
-            F.lit(feature_ts).alias("materialized_at"),
-        ).write.format("delta").mode("append").partitionBy("snapshot_date").save(table)
+        )
+        run_id = f"warmup-{day}"
+        rows = with_bookkeeping(snapshot, view, logical, run_id, feature_ts)
+        write_snapshot(spark, settings, view, rows, feature_ts, run_id)
     spine = settings.data_root / "spine"
     spark.range(2_000, numPartitions=2).select(
         (F.col("id") % 250).alias("account_id"),
@@ -178,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         print("building the class archive (a small Spark job; about a minute)...", flush=True)
         started = time.monotonic()
-        path = build_archive(jars_dir, force=args.force)
+        path = build_archive(jars_dir)
         size_mb, seconds = path.stat().st_size / 1e6, time.monotonic() - started
         print(f"class archive written: {path} ({size_mb:.0f} MB, {seconds:.0f}s)")
         return 0

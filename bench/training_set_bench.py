@@ -161,7 +161,12 @@ def main() -> None:
     parser.add_argument("--shuffle-partitions", default="8")
     parser.add_argument("--driver-memory", default="2g")
     parser.add_argument("--master", default="local[2]")
-    parser.add_argument("--java-opts", default="", help="extra JVM flags (JAVA_TOOL_OPTIONS)")
+    parser.add_argument(
+        "--java-opts",
+        default="",
+        help="extra driver JVM flags (SKEWLESS_JVM_OPTIONS: last on the command line, so they "
+        "override the short-job profile)",
+    )
     args = parser.parse_args()
     root = Path(args.root).resolve()
     sizes = [int(s) for s in args.spines.split(",")]
@@ -176,7 +181,7 @@ def main() -> None:
         "SKEWLESS_DRIVER_MEMORY": args.driver_memory,
     }
     if args.java_opts:
-        env["JAVA_TOOL_OPTIONS"] = args.java_opts
+        env["SKEWLESS_JVM_OPTIONS"] = args.java_opts
     print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
     for size in sizes:
         CPU_SECONDS.clear()

@@ -44,6 +44,7 @@ from feature_jobs.training.paths import (
     staging_path,
 )
 from feature_jobs.training.point_in_time import event_time_join
+from feature_jobs.training.prefilter import prefilter_pays
 from feature_jobs.training.request import (
     TrainingSetRequest,
     ViewRequest,
@@ -186,6 +187,7 @@ def _join(
 
     ts = source.timestamp_column
     df, spine_partitions = source.df, 0
+    prefilter = prefilter_pays(request.spine)
     if request.keep_spine_order:
         # The row id keeps every spine row distinct (duplicates included) and in order.
         df = df.withColumn(ROW_ID, F.monotonically_increasing_id())
@@ -194,7 +196,7 @@ def _join(
         name, path = view.view.name, settings.offline_path(view.view.name)
         if request.mode == "event-time":
             offline = inputs.version_reader(name, path, inputs.offline[name][1])
-            df = event_time_join(df, ts, view, offline)
+            df = event_time_join(df, ts, view, offline, prefilter)
         else:
 
             def read(version: int, name: str = name, path: str = path) -> DataFrame:

@@ -7,7 +7,8 @@ Per view, in numbered steps (DESIGN.md §2):
 2. the as-of lookup (:mod:`feature_jobs.training.asof`): each spine row gets the latest
    snapshot time ``<= ts``, or null before the first snapshot;
 3. a left equi-join on ``(keys, snapshot time)`` with the offline rows: the entity's
-   row in that snapshot, or none when it is absent;
+   row in that snapshot, or none when it is absent (for a small spine, the offline rows
+   no spine row can match are dropped first: :mod:`feature_jobs.training.prefilter`);
 4. the shared serving rule turns that into a status and values.
 
 It is a *snapshot* join, not a last-row-per-entity join: an entity absent from the
@@ -22,6 +23,7 @@ from feature_jobs.definitions.types import SPARK_TYPES
 from feature_jobs.training.apply_rule import PRESENT, SNAPSHOT_TS, raw_feature, served_columns
 from feature_jobs.training.asof import asof_lookup
 from feature_jobs.training.hashing import qcol
+from feature_jobs.training.prefilter import matchable_rows
 from feature_jobs.training.request import ViewRequest
 
 if TYPE_CHECKING:
@@ -37,7 +39,11 @@ def bucket_unit(request: ViewRequest) -> str:
 
 
 def event_time_join(
-    spine: DataFrame, ts_column: str, request: ViewRequest, offline: DataFrame
+    spine: DataFrame,
+    ts_column: str,
+    request: ViewRequest,
+    offline: DataFrame,
+    prefilter: bool = False,
 ) -> DataFrame:
     """Add one view's output columns to ``spine`` (event-time mode).
 
@@ -46,6 +52,8 @@ def event_time_join(
         ts_column: the spine's UTC timestamp column.
         request: the view and which of its features to add.
         offline: the view's offline table, read at a pinned Delta version.
+        prefilter: drop the offline rows no spine row can match before the join's
+            shuffle (:mod:`feature_jobs.training.prefilter`; pays for small spines).
     """
     from pyspark.sql import functions as F
 
@@ -59,6 +67,11 @@ def event_time_join(
     # The presence marker is derived after the join (a matched row has a non-null match
     # time) rather than shuffled with each of the offline rows.
     right = right.drop(PRESENT)
+    if prefilter:
+        keys = list(request.view.keys)
+        right = matchable_rows(
+            right, right_key_names(request), _MATCH_TS, located, keys, SNAPSHOT_TS
+        )
     joined = located.join(right, join_condition(request, SNAPSHOT_TS, _MATCH_TS), "left")
     joined = joined.withColumn(PRESENT, F.col(_MATCH_TS).isNotNull())
     joined = joined.drop(*right_key_names(request), _MATCH_TS)

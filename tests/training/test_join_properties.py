@@ -44,9 +44,12 @@ spine_rows = st.lists(
 
 
 @hsettings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(history=snapshots, rows=spine_rows)
+@given(history=snapshots, rows=spine_rows, prefilter=st.booleans())
 def test_join_never_looks_ahead_nor_loses_rows(
-    spark: SparkSession, history: dict[int, dict[int, Any]], rows: list[tuple[int, int]]
+    spark: SparkSession,
+    history: dict[int, dict[int, Any]],
+    rows: list[tuple[int, int]],
+    prefilter: bool,
 ) -> None:
     oracle = oracle_view(defs.shop_daily)
     oracle.snapshots = {
@@ -60,7 +63,8 @@ def test_join_never_looks_ahead_nor_loses_rows(
     # Duplicates are likely (few entities and times): they must all come back.
     spine = [(n, shop, START + timedelta(minutes=30 * step)) for n, (shop, step) in enumerate(rows)]
     frame = spark.createDataFrame(spine, "n long, shop_id long, ts timestamp")
-    joined = event_time_join(frame, "ts", ViewRequest(defs.shop_daily, FEATURES), offline)
+    request = ViewRequest(defs.shop_daily, FEATURES)
+    joined = event_time_join(frame, "ts", request, offline, prefilter=prefilter)
     got = joined.select(
         "n",
         (F.unix_micros("ts") - F.unix_micros("shop_daily__feature_ts")).alias("lead_us"),

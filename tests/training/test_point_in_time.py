@@ -12,6 +12,8 @@ from pyspark.sql import SparkSession
 
 from feature_jobs.definitions import FeatureRef
 from feature_jobs.settings import Settings
+from feature_jobs.training import point_in_time
+from feature_jobs.training import prefilter as prefilter_module
 from tests.training import defs
 from tests.training.pit_oracle import OracleView, lookup
 from tests.training.support import build, micros, oracle_view, utc, write_offline, write_spine
@@ -143,9 +145,23 @@ def offline(spark: SparkSession, settings: Settings) -> dict[str, OracleView]:
     return views
 
 
+@pytest.mark.parametrize("prefilter", [True, False], ids=["prefiltered", "all-offline-rows"])
 def test_event_time_join_matches_the_oracle(
-    spark: SparkSession, settings: Settings, offline: dict[str, OracleView]
+    spark: SparkSession,
+    settings: Settings,
+    offline: dict[str, OracleView],
+    prefilter: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The spine is tiny, so the pre-filter applies unless its threshold is below any size.
+    monkeypatch.setattr(prefilter_module, "PREFILTER_MAX_SPINE_BYTES", 1 << 30 if prefilter else -1)
+    filtered: list[str] = []  # the real pre-filter, with a record of the views it ran for
+    real_filter = point_in_time.matchable_rows
+    monkeypatch.setattr(
+        point_in_time,
+        "matchable_rows",
+        lambda *args: filtered.append(args[1][0]) or real_filter(*args),
+    )
     rows = _spine_rows()
     spine = _write_oracle_spine(spark, settings, rows, "s1")
     features = [FeatureRef.parse(r) for r in defs.everything.features]
@@ -189,6 +205,7 @@ def test_event_time_join_matches_the_oracle(
     ]
     assert served_stale, "on_stale=serve keeps the stale values"
     assert result.status_counts["pair_daily"]["STALE"] > 0
+    assert len(filtered) == (3 if prefilter else 0)  # once per view, or never
 
 
 def test_default_order_writes_the_same_rows_and_checksum_as_spine_order(

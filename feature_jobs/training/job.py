@@ -187,7 +187,7 @@ def _join(
 
     ts = source.timestamp_column
     df, spine_partitions = source.df, 0
-    prefilter = prefilter_pays(request.spine)
+    prefilter = prefilter_pays(request.spine, len(views))
     if request.keep_spine_order:
         # The row id keeps every spine row distinct (duplicates included) and in order.
         df = df.withColumn(ROW_ID, F.monotonically_increasing_id())

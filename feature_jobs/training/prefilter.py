@@ -10,7 +10,10 @@ hash collision can only let a row through, never drop one.
 
 Only for small spines: the broadcast is built from the spine before the offline scan can
 start and holds one hash per spine row. On the benchmark it saved about 1.5 s at 100k
-spine rows and 0.3-1.6 s at 1M, and cost 4 s and 0.5 GB at 3M (bench/README.md).
+spine rows and 0.3-1.6 s at 1M, and cost 4 s and 0.5 GB at 3M (bench/README.md). And
+only for a single view: a later view's filter is built from the spine as joined to the
+views before it, so it runs those joins once more - the demo's three-view training set
+took 26-29 s with the filters instead of 19-25 s.
 """
 
 from __future__ import annotations
@@ -31,9 +34,9 @@ PREFILTER_MAX_SPINE_BYTES = 16 * 1024 * 1024
 _WANTED = "__skewless_wanted_pair"
 
 
-def prefilter_pays(spine: Path) -> bool:
-    """Whether the spine at ``spine`` is small enough for :func:`matchable_rows`."""
-    return size_on_disk(spine) <= PREFILTER_MAX_SPINE_BYTES
+def prefilter_pays(spine: Path, views: int) -> bool:
+    """Whether a join of ``views`` views to the spine at ``spine`` gains from the filter."""
+    return views == 1 and size_on_disk(spine) <= PREFILTER_MAX_SPINE_BYTES
 
 
 def matchable_rows(

@@ -12,8 +12,7 @@ from pyspark.sql import SparkSession
 
 from feature_jobs.definitions import FeatureRef
 from feature_jobs.settings import Settings
-from feature_jobs.training import point_in_time
-from feature_jobs.training import prefilter as prefilter_module
+from feature_jobs.training import job, point_in_time
 from tests.training import defs
 from tests.training.pit_oracle import OracleView, lookup
 from tests.training.support import build, micros, oracle_view, utc, write_offline, write_spine
@@ -153,8 +152,8 @@ def test_event_time_join_matches_the_oracle(
     prefilter: bool,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The spine is tiny, so the pre-filter applies unless its threshold is below any size.
-    monkeypatch.setattr(prefilter_module, "PREFILTER_MAX_SPINE_BYTES", 1 << 30 if prefilter else -1)
+    # With three views the job would not choose the pre-filter; forced, it must still be exact.
+    monkeypatch.setattr(job, "prefilter_pays", lambda *_: prefilter)
     filtered: list[str] = []  # the real pre-filter, with a record of the views it ran for
     real_filter = point_in_time.matchable_rows
     monkeypatch.setattr(

@@ -56,7 +56,7 @@ def test_keys_of_another_type_leave_the_rows_unfiltered(spark: SparkSession) -> 
     assert kept.count() == offline.count() == 18
 
 
-def test_only_a_spine_up_to_the_threshold_is_prefiltered(
+def test_only_a_single_view_and_a_spine_up_to_the_threshold_are_prefiltered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spine = tmp_path / "spine"
@@ -64,6 +64,7 @@ def test_only_a_spine_up_to_the_threshold_is_prefiltered(
     (spine / "part-0.parquet").write_bytes(b"x" * 1000)
     (spine / "part-1.parquet").write_bytes(b"x" * 500)
     monkeypatch.setattr(prefilter, "PREFILTER_MAX_SPINE_BYTES", 1500)
-    assert prefilter_pays(spine)
+    assert prefilter_pays(spine, views=1)
+    assert not prefilter_pays(spine, views=2)  # a second view's filter re-runs the first join
     monkeypatch.setattr(prefilter, "PREFILTER_MAX_SPINE_BYTES", 1499)
-    assert not prefilter_pays(spine)
+    assert not prefilter_pays(spine, views=1)

@@ -83,7 +83,9 @@ def run_one(repo: Path, spine: Path, output: Path) -> None:
     result = job.to_df()
     call_seconds = time.monotonic() - started
     result.to_parquet(output)
-    print(json.dumps({"rows": len(result), "call_seconds": call_seconds}), flush=True)
+    peak_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+    report = {"rows": len(result), "call_seconds": call_seconds, "peak_bytes": peak_bytes}
+    print(json.dumps(report), flush=True)
 
 
 def measure(repo: Path, spine: Path, output: Path) -> tuple[float, float, float, int]:
@@ -98,9 +100,9 @@ def measure(repo: Path, spine: Path, output: Path) -> tuple[float, float, float,
     if done.returncode != 0:
         raise SystemExit(f"Feast run failed:\n{done.stderr[-3000:]}")
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    # The largest resident set of any child so far; each run is one process, and every
-    # run reads the same data, so the maximum is the peak of the largest run.
-    peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 1e9
+    # The run's own peak, reported by the child: RUSAGE_CHILDREN would give the largest
+    # run so far, whatever the order of the spine sizes.
+    peak_gb = int(report["peak_bytes"]) / 1e9
     return seconds, float(report["call_seconds"]), peak_gb, int(report["rows"])
 
 

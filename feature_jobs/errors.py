@@ -65,3 +65,13 @@ class VacuumRefused(SkewlessError):
     """A VACUUM would delete files a training manifest still needs (or Delta refused it)."""
 
     exit_code = 3
+
+
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """The first line of an exception's message (its class name when it has none).
+
+    Messages of Spark, py4j and redis-py errors can run to hundreds of lines; a one-line
+    error quotes only this much of them.
+    """
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__

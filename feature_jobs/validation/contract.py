@@ -19,6 +19,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from feature_jobs.definitions import FeatureView, Source
+from feature_jobs.errors import DefinitionError, first_line
 from feature_jobs.validation import rules as R
 from feature_jobs.validation.rules import Rule
 from feature_jobs.validation.structural import (
@@ -148,11 +149,29 @@ def _order_check(expected: list[str]) -> Check:
 
 
 def _domain_model(module: str, registry: str, name: str) -> Any:
+    """The hand-written model (or rules) of ``name`` in ``module.registry``, if declared.
+
+    A schemas module that does not exist means "no hand-written rules". One that exists
+    but fails to import is an error: skipping it would drop every domain rule it declares
+    and let the gate pass batches it should refuse.
+    """
     try:
-        models = getattr(import_module(module), registry)
-    except (ImportError, AttributeError):
-        return None
-    return models.get(name)
+        loaded = import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and (module == exc.name or module.startswith(exc.name + ".")):
+            return None
+        raise _import_failed(module, exc) from None
+    except Exception as exc:
+        raise _import_failed(module, exc) from None
+    models = getattr(loaded, registry, None)
+    return None if models is None else models.get(name)
+
+
+def _import_failed(module: str, exc: Exception) -> DefinitionError:
+    return DefinitionError(
+        f"schemas module {module} failed to import ({type(exc).__name__}: "
+        f"{first_line(exc)}); fix it - the validation gate refuses to run without its rules"
+    )
 
 
 def _domain_parts(model: Any, known: set[str]) -> tuple[list[Rule], list[tuple[str | None, Any]]]:

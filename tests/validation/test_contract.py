@@ -6,8 +6,17 @@ and costs one Spark job instead of one per check.
 
 from __future__ import annotations
 
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from feature_jobs.demo.generator import generate
+from feature_jobs.errors import DefinitionError
+from feature_jobs.materialize import materialize
+from feature_jobs.settings import Settings
 from feature_jobs.validation.contract import view_contract
 from feature_jobs.validation.findings import pandera_errors
 from feature_jobs.validation.scan import scan
@@ -123,3 +132,46 @@ def test_source_schema_is_a_plain_pandera_schema(spark: Any) -> None:
     assert schema.name == "transactions"
     assert not schema.strict  # raw sources may carry extra columns
     assert [c for c in schema.columns] == list(transactions.schema)
+
+
+def _broken_views_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``schemas.views`` now fails to import (a dependency it needs is not installed)."""
+    import schemas
+
+    folder = tmp_path / "broken_schemas"
+    folder.mkdir()
+    (folder / "views.py").write_text("import skewless_missing_dependency  # noqa\n")
+    monkeypatch.setattr(schemas, "__path__", [str(folder)])
+    monkeypatch.delitem(sys.modules, "schemas.views", raising=False)
+    monkeypatch.delattr(schemas, "views", raising=False)
+
+
+def test_a_schemas_module_that_fails_to_import_stops_the_contract(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _broken_views_module(tmp_path, monkeypatch)
+    with pytest.raises(DefinitionError) as caught:
+        view_contract(VIEW, feature_ts=C, snapshot_date=DAY, run_id=RUN_ID, now=NOW)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("schemas module schemas.views failed to import")
+    assert "skewless_missing_dependency" in message
+
+
+def test_a_schemas_package_that_does_not_exist_adds_no_domain_rules() -> None:
+    contract = view_contract(
+        VIEW, feature_ts=C, snapshot_date=DAY, run_id=RUN_ID, now=NOW,
+        schemas_package="no_such_schemas_package",
+    )  # fmt: skip
+    assert {rule.origin for rule in contract.rules} == {"structural"}
+
+
+def test_materialize_stops_when_the_schemas_module_fails_to_import(
+    spark: Any, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    end = date(2026, 3, 10)
+    generate(settings.data_root, days=5, end=end, users=10, merchants=3, seed=5)
+    _broken_views_module(tmp_path, monkeypatch)
+    with pytest.raises(DefinitionError, match=r"^schemas module schemas\.views failed"):
+        materialize(spark, settings, VIEW, end, now=datetime(2026, 3, 20, tzinfo=UTC))
+    assert not (Path(settings.offline_path(VIEW.name)) / "_delta_log").exists()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from feature_jobs.definitions import Feature, FeatureView
 from feature_jobs.definitions.types import SPARK_TYPES
 from feature_jobs.errors import DefinitionError
+from feature_jobs.expression_guard import check_definition_expressions, check_planned_expressions
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -150,16 +151,21 @@ def _apply_expr(df: DataFrame, view: FeatureView, what: str, expression: str | N
 def check_expressions(view: FeatureView, empty_events: DataFrame) -> None:
     """Analyse every expression of ``view`` against the source schema, without data.
 
-    Spark resolves column names lazily; running the plan on an empty frame surfaces an
-    unknown column or a type error at once, named after the view and field.
+    First the rule of :mod:`feature_jobs.expression_guard` on each expression's parse tree
+    (no subquery, table or file reference, reflection or ``${...}``): analysing a subquery
+    would already read the files it names. Then Spark resolves column names lazily;
+    running the plan on an empty frame surfaces an unknown column or a type error at
+    once, named after the view and field, and its analyzed plan is checked again.
     """
     from datetime import UTC
 
+    check_definition_expressions(empty_events.sparkSession, view)
     probe_ts = datetime(2000, 1, 2, tzinfo=UTC)
     try:
         pruned = prune_events(view, empty_events, probe_ts - timedelta(days=400), probe_ts)
         prepared = prepare_events(view, pruned)
-        compute_snapshot(view, prepared, probe_ts).schema  # noqa: B018 - forces analysis
+        probe = compute_snapshot(view, prepared, probe_ts)
+        probe.schema  # noqa: B018 - forces analysis
     except DefinitionError:
         raise
     except Exception as exc:
@@ -167,6 +173,7 @@ def check_expressions(view: FeatureView, empty_events: DataFrame) -> None:
             f"feature view {view.name}: an expression does not fit source "
             f"{view.source.name}: {_first_line(exc)}"
         ) from None
+    check_planned_expressions(view, probe)
 
 
 def _first_line(exc: Exception) -> str:

@@ -89,8 +89,13 @@ def is_cluster(client: Client) -> bool:
 
 
 @contextmanager
-def redis_errors(url: str) -> Iterator[None]:
-    """Turn redis-py exceptions raised inside the block into one-line OnlineStoreErrors."""
+def redis_errors(url: str, timeout: float | None = None) -> Iterator[None]:
+    """Turn redis-py exceptions raised inside the block into one-line OnlineStoreErrors.
+
+    Args:
+        url: the server's URL (printed without its password).
+        timeout: the client's socket timeout, named when the server does not answer.
+    """
     where = redact(url)
     try:
         yield
@@ -99,7 +104,15 @@ def redis_errors(url: str) -> Iterator[None]:
             f"Redis at {where} refused the credentials ({_first_line(exc)}); check the user "
             "and password in REDIS_URL"
         ) from None
-    except (redis.ConnectionError, redis.TimeoutError, redis.exceptions.ClusterError) as exc:
+    except redis.TimeoutError as exc:
+        # Connected but silent (frozen, swapping, a long script): not the same fix as a
+        # server that refuses connections.
+        within = f"within {timeout:g} s" if timeout is not None else "in time"
+        raise OnlineStoreError(
+            f"Redis at {where} did not answer {within} ({_first_line(exc)}); check that the "
+            "server is not stopped or overloaded"
+        ) from None
+    except (redis.ConnectionError, redis.exceptions.ClusterError) as exc:
         raise OnlineStoreError(
             f"cannot reach Redis at {where} ({_first_line(exc)}); start the server or fix REDIS_URL"
         ) from None

@@ -5,21 +5,35 @@ from __future__ import annotations
 import gc
 
 from feature_jobs.online.store import FeatureStore
-from feature_jobs.serving.app import DEFAULT_MAX_ENTITIES, create_app
+from feature_jobs.serving.app import create_app
+from feature_jobs.serving.limits import Limits
 from feature_jobs.settings import Settings
+
+#: Seconds a request waits for Redis to connect or answer before it gets 503.
+DEFAULT_REDIS_TIMEOUT_S = 1.0
 
 
 def serve(
     settings: Settings,
     host: str = "127.0.0.1",
     port: int = 8000,
-    max_entities: int = DEFAULT_MAX_ENTITIES,
+    limits: Limits | None = None,
+    redis_timeout: float = DEFAULT_REDIS_TIMEOUT_S,
 ) -> None:
-    """Serve ``POST /online-features`` until interrupted."""
+    """Serve ``POST /online-features`` until interrupted.
+
+    Args:
+        settings: the project, ``REDIS_URL`` (unset: the embedded server, followed when it
+            restarts) and the definitions module.
+        host: address to bind.
+        port: port to listen on.
+        limits: what one request may ask for (:class:`Limits` defaults when omitted).
+        redis_timeout: seconds a request waits for Redis before it gets 503.
+    """
     import uvicorn
 
-    store = FeatureStore(settings)
-    app = create_app(store, max_entities=max_entities)
+    store = FeatureStore(settings, timeout=redis_timeout)
+    app = create_app(store, limits=limits)
     # Everything built so far (modules, the app, pydantic's schemas) lives as long as the
     # process: frozen, the garbage collector stops re-scanning it on every full
     # collection, which otherwise lands as a multi-millisecond stall on some request.

@@ -4,8 +4,9 @@ The form's JSON schema catches typos, but it cannot see the file system and a DA
 triggered with a conf written by hand, so the task checks the whole request again before
 any Spark work: the feature service must exist, the spine must be a local path inside
 the data root (no ``..``, no URL, no absolute path elsewhere, no symlink out), the mode
-must be known and the output name must be a plain identifier. No Airflow and no Spark
-are imported here.
+must be known and the output name must be a plain identifier whose folder
+(``training_sets/<name>``) passes the output rule of :mod:`feature_jobs.training.paths`.
+No Airflow and no Spark are imported here.
 """
 
 from __future__ import annotations
@@ -18,13 +19,11 @@ from pathlib import Path, PurePosixPath
 from feature_jobs.definitions import Registry
 from feature_jobs.errors import TrainingSetError, UnsafeInputError
 from feature_jobs.settings import Settings
-from feature_jobs.training.paths import checked_path
+from feature_jobs.training.paths import TRAINING_SETS_FOLDER, check_output, checked_input
 from feature_jobs.training.request import MODES
 
 #: What an output name may look like (it becomes a folder name).
 OUTPUT_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
-#: Folder under the data root holding the training sets made from the UI.
-TRAINING_SETS_FOLDER = "training_sets"
 
 
 @dataclass(frozen=True)
@@ -94,6 +93,9 @@ def check_training_conf(
         raise TrainingSetError(
             f"output_name {name!r} exists already ({output}); choose another name"
         )
+    # The rule every output follows (the build checks it again): training_sets/ itself
+    # may be a link into the warehouse, or hold the spine.
+    check_output(output, False, settings, [spine], registry, flag=f"output_name {name!r}:")
     return TrainingConf(
         feature_service=service, spine=spine, mode=mode, output_name=name, output=output
     )
@@ -112,7 +114,7 @@ def check_spine(text: str, settings: Settings) -> Path:
         )
     if ".." in PurePosixPath(text).parts:
         raise UnsafeInputError(f"spine {text!r} contains '..'; give a path under the data root")
-    path = checked_path(settings.data_root / text, settings, "spine")
+    path = checked_input(settings.data_root / text, settings, "spine")
     if not path.exists():
         raise TrainingSetError(
             f"spine {text!r} does not exist under the data root {settings.data_root}; "

@@ -10,7 +10,13 @@ from feature_jobs.errors import TrainingSetError
 from feature_jobs.settings import Settings
 from feature_jobs.training import TrainingSetRequest, build_training_set
 from feature_jobs.training import manifest as manifest_io
-from feature_jobs.training.paths import checked_path, size_on_disk, spine_format
+from feature_jobs.training.paths import (
+    check_output,
+    checked_input,
+    checked_path,
+    size_on_disk,
+    spine_format,
+)
 from feature_jobs.training.request import (
     MODES,
     OUTPUT_FORMATS,
@@ -72,6 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def run(args: argparse.Namespace, settings: Settings) -> int:
     reg = registry(settings)
     pins = None
+    inputs: list[Path] = []
     if args.from_manifest:
         conflicting = [
             flag
@@ -89,10 +96,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 f"{conflicting[0]} cannot be combined with --from-manifest (the manifest "
                 "fixes it); drop it"
             )
-        recorded = manifest_io.load(checked_path(args.from_manifest, settings, "--from-manifest"))
+        inputs.append(checked_path(args.from_manifest, settings, "--from-manifest"))
+        recorded = manifest_io.load(inputs[-1])
         pins = recorded.pins
         refs, service = resolve_features(reg, recorded.features, None)
-        spine = checked_path(recorded.spine, settings, "spine of the manifest")
+        spine = checked_input(recorded.spine, settings, "spine of the manifest")
         request = TrainingSetRequest(
             spine=spine,
             spine_format=spine_format(spine, recorded.spine_format),
@@ -111,7 +119,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         refs, service = resolve_features(
             reg, args.features.split(",") if args.features else None, args.feature_service
         )
-        spine = checked_path(args.spine, settings, "--spine")
+        spine = checked_input(args.spine, settings, "--spine")
         request = TrainingSetRequest(
             spine=spine,
             spine_format=spine_format(spine, args.spine_format),
@@ -124,8 +132,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             feature_service=service,
             keep_spine_order=args.keep_spine_order,
         )
-    if Path(request.output).resolve() == request.spine:
-        raise TrainingSetError("--output is the spine itself; write the training set elsewhere")
+    # Before Spark starts: a refused output costs no JVM (the job checks it again).
+    check_output(request.output, request.overwrite, settings, [*inputs, request.spine], reg)
     short_job = size_on_disk(request.spine) <= SHORT_JOB_SPINE_BYTES
     spark = start_spark(settings, "skewless-training-set", short_job=short_job)
     result = build_training_set(spark, settings, reg, request, pins=pins, progress=say)

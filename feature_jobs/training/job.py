@@ -37,7 +37,7 @@ from feature_jobs.training.inputs import PinnedInputs, pin_inputs
 from feature_jobs.training.leakage import count_leakage, describe
 from feature_jobs.training.ordering import in_spine_order
 from feature_jobs.training.paths import (
-    check_output_free,
+    check_output,
     manifest_path,
     publish,
     remove,
@@ -115,7 +115,8 @@ def _build(
     views = group_by_view(registry, request.features)
     if pins is not None:
         _check_definitions(views, pins)
-    check_output_free(request.output, request.overwrite)
+    check_output(request.output, request.overwrite, settings, [request.spine], registry)
+    request.output.parent.mkdir(parents=True, exist_ok=True)
     progress(f"reading spine {request.spine} ({request.spine_format})")
     source = open_spine(
         spark, request.spine, request.spine_format, request.timestamp_column, _key_types(views)

@@ -142,13 +142,23 @@ def check_entity(row: Mapping[str, Any], join_keys: Mapping[str, str], where: st
             if isinstance(value, bool) or not isinstance(value, int):
                 raise OnlineRequestError(
                     f"{where}: {column} must be an integer (long), got {type(value).__name__} "
-                    f"{value!r}"
+                    f"{_preview(value)}"
                 )
             if not -(2**63) <= value < 2**63:
-                raise OnlineRequestError(f"{where}: {column}={value} does not fit a long")
+                raise OnlineRequestError(f"{where}: {column}={_preview(value)} does not fit a long")
         elif not isinstance(value, str):
             raise OnlineRequestError(
-                f"{where}: {column} must be a string, got {type(value).__name__} {value!r}"
+                f"{where}: {column} must be a string, got {type(value).__name__} {_preview(value)}"
             )
         values.append(value)
     return values
+
+
+def _preview(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` cut to its first characters: an error never echoes a huge input."""
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"<an integer of {value.bit_length()} bits>"  # its repr may be refused
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}... ({len(value)} characters)"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"

@@ -105,20 +105,20 @@ def checked_input(path: str | Path, settings: Settings, flag: str) -> Path:
     for folder, dirs, files in os.walk(top, followlinks=True):
         for name in [*dirs, *files]:
             entry = Path(folder) / name
-            _inside(entry, entry.resolve(), root, flag, top)
+            _inside(f"{entry} points to {entry.resolve()}", entry.resolve(), root, flag, top)
         # Each real folder once: a link back to an ancestor must not loop forever.
         dirs[:] = [d for d in dirs if (Path(folder) / d).resolve() not in seen]
         seen.update((Path(folder) / d).resolve() for d in dirs)
     for logged, target in _delta_log_files(top):
-        _inside(Path(logged), target, root, flag, top)
+        _inside(f"its Delta log adds {logged}", target, root, flag, top)
     return top
 
 
-def _inside(entry: Path, target: Path | None, root: Path, flag: str, top: Path) -> None:
+def _inside(found: str, target: Path | None, root: Path, flag: str, top: Path) -> None:
     if target is None or not target.is_relative_to(root):
         raise UnsafeInputError(
-            f"{flag} {top}: {entry} points to {target or entry}, outside the data root "
-            f"{root}; copy that file into the data root instead of linking it"
+            f"{flag} {top}: {found}, outside the data root {root}; copy that file into the "
+            "data root instead of linking it"
         )
 
 

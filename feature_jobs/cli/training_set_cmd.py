@@ -40,7 +40,10 @@ the same default rule online reads apply. as-known: each row gets exactly what t
 online store was serving at ts (from the sync log, through Delta time travel).
 
 Spine timestamps must be UTC instants (Parquet/Delta TIMESTAMP, or text with an offset
-such as 2024-03-01T12:00:00Z). Spine and output must be under SKEWLESS_DATA_ROOT.
+such as 2024-03-01T12:00:00Z). Spine and output must be under SKEWLESS_DATA_ROOT (every
+file of a spine folder too, links resolved). The output may not be, hold or lie inside the
+warehouse, raw data, a source, the embedded Redis folder, another Delta table or an input
+(conventionally: training_sets/<name>); --overwrite replaces only a previous training set.
 Writes <output> and <output>.manifest.json; --from-manifest rebuilds the same output.
 """
 
@@ -66,7 +69,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--timestamp-column", default=None, help="spine column with each row's time (default: ts)"
     )
     parser.add_argument("--from-manifest", help="rebuild exactly what this manifest describes")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a previous training set (its manifest beside it)",
+    )
     parser.add_argument(
         "--keep-spine-order",
         action="store_true",

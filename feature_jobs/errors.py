@@ -67,6 +67,11 @@ class VacuumRefused(SkewlessError):
     exit_code = 3
 
 
+class OfflineStoreError(SkewlessError):
+    """A Delta table could not be read or written (full disk, corrupt or missing log entry,
+    permissions, a concurrent commit), or holds rows that break its own rules."""
+
+
 def first_line(exc: BaseException, limit: int = 300) -> str:
     """The first line of an exception's message (its class name when it has none).
 

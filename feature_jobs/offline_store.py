@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from feature_jobs.definitions import FeatureView
-from feature_jobs.errors import SkewlessError
 from feature_jobs.settings import Settings
+from feature_jobs.spark.jvm_errors import delta_errors
 from feature_jobs.timeutil import logical_date
 
 if TYPE_CHECKING:
@@ -85,14 +85,14 @@ def write_snapshot(
         writer = writer.mode("overwrite").option("replaceWhere", snapshot_predicate(feature_ts))
     else:
         writer = writer.mode("append").partitionBy("snapshot_date")
-    try:
+    what = (
+        f"feature view {view.name}: writing the snapshot at {feature_ts.isoformat()} to "
+        f"{path} failed, nothing was committed"
+    )
+    with delta_errors(what, path):
         writer.save(path)
-    except Exception as exc:
-        raise SkewlessError(
-            f"feature view {view.name}: writing the snapshot at {feature_ts.isoformat()} to "
-            f"{path} failed, nothing was committed: {str(exc).strip().splitlines()[0][:300]}"
-        ) from None
-    return last_commit(spark, path)
+    with delta_errors(f"feature view {view.name}: reading the commit just made to {path}", path):
+        return last_commit(spark, path)
 
 
 def last_commit(spark: SparkSession, path: str) -> Commit:

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     say(f"materializing {len(views)} views x {len(days)} days = {total} snapshots")
     counter = Counter(total)
     outcomes = materialize_views(spark, settings, views, days, progress=counter.say)
-    code = report_outcomes(outcomes)
+    code = report_outcomes(outcomes, verbose=args.verbose)
     if code:
         return code
     rows = sum(r.rows for outcome in outcomes for r in outcome.results)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 from datetime import date
 
 from feature_jobs.cli.common import say, selected_views, start_spark
 from feature_jobs.errors import UnsafeInputError
 from feature_jobs.materialize import ViewOutcome, materialize_views
+from feature_jobs.redaction import redact_text
 from feature_jobs.settings import Settings
 from feature_jobs.timeutil import date_range, parse_date, snapshot_times
 
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         allow_unvalidated=args.allow_unvalidated,
         progress=counter.say,
     )
-    return report_outcomes(outcomes)
+    return report_outcomes(outcomes, verbose=args.verbose)
 
 
 class Counter:
@@ -79,14 +81,20 @@ class Counter:
         say(f"  [{self.done}/{self.total}] {line}")
 
 
-def report_outcomes(outcomes: list[ViewOutcome]) -> int:
-    """One summary line per view; an ``error:`` line per failed view; the exit code."""
+def report_outcomes(outcomes: list[ViewOutcome], verbose: bool = False) -> int:
+    """One summary line per view; an ``error:`` line per failed view; the exit code.
+
+    With ``verbose``, each error's traceback (Java stack included) comes before its line.
+    """
     code = 0
     for outcome in outcomes:
         rows = sum(r.rows for r in outcome.results)
         if outcome.error is None:
             say(f"{outcome.view}: {len(outcome.results)} snapshot(s), {rows} rows committed")
         else:
+            if verbose:
+                trace = "".join(traceback.format_exception(outcome.error))
+                print(redact_text(trace), file=sys.stderr, flush=True)
             print(f"error: {outcome.error}", file=sys.stderr, flush=True)
             code = max(code, outcome.error.exit_code)
     return code

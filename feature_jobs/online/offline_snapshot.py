@@ -14,6 +14,7 @@ from feature_jobs.offline_store import table_exists
 from feature_jobs.online.codec import datetime_to_micros, micros_to_datetime
 from feature_jobs.settings import Settings
 from feature_jobs.spark.delta_version import current_version
+from feature_jobs.spark.jvm_errors import delta_errors
 from feature_jobs.spark.scan_tasks import one_task_per_core
 from feature_jobs.spark.scoped_conf import scoped_conf
 from feature_jobs.spark.stats_skipping import stats_skipping_off
@@ -79,8 +80,9 @@ def open_snapshot(
             f"no offline table for view {view.name} at {path}; run `python -m feature_jobs "
             f"materialize --view {view.name} --date {day}` first"
         )
-    version = current_version(spark, path)
-    table = spark.read.format("delta").option("versionAsOf", version).load(path)
+    with delta_errors(f"reading the {day} snapshot of {view.name} from {path} failed", path):
+        version = current_version(spark, path)
+        table = spark.read.format("delta").option("versionAsOf", version).load(path)
     not_null = F.lit(True)
     for key in view.keys:
         not_null = not_null & F.col(key).isNotNull()

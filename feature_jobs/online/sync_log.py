@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from feature_jobs.offline_store import table_exists
 from feature_jobs.settings import Settings
+from feature_jobs.spark.jvm_errors import delta_errors
 from feature_jobs.spark.scoped_conf import scoped_conf
 
 if TYPE_CHECKING:
@@ -86,7 +87,14 @@ def append_sync_log(spark: SparkSession, settings: Settings, entry: SyncLogEntry
     path = settings.system_path(TABLE)
     if not table_exists(spark, path):
         writer = writer.options(**TABLE_PROPERTIES)
-    with scoped_conf(spark, APPEND_CONF):
+    with (
+        delta_errors(
+            f"{entry.view} {entry.snapshot_date} is live, but appending it to the sync log "
+            "failed (the next sync of the view records it)",
+            path,
+        ),
+        scoped_conf(spark, APPEND_CONF),
+    ):
         writer.save(path)
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from feature_jobs.errors import ConfigError
 from feature_jobs.jars import jar_paths, missing_jars
 from feature_jobs.settings import Settings
+from feature_jobs.spark import SPARK_LOG_LEVEL_ENV
 from feature_jobs.spark.class_archive import archive_path
 from feature_jobs.spark.jvm_options import driver_jvm_options
 
@@ -71,7 +72,7 @@ def build_spark(
     if memory:
         builder = builder.config("spark.driver.memory", memory)
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
+    spark.sparkContext.setLogLevel(os.environ.get(SPARK_LOG_LEVEL_ENV) or "ERROR")
     return spark
 
 

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from feature_jobs.errors import TrainingSetError
+from feature_jobs.errors import OfflineStoreError, TrainingSetError
 from feature_jobs.offline_store import table_exists
 from feature_jobs.spark import delta_version
+from feature_jobs.spark.jvm_errors import delta_errors, diagnose
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -30,7 +31,8 @@ def current_version(spark: SparkSession, path: str, what: str) -> int:
             f"{what} has no Delta table at {path}; materialize it first "
             "(python -m feature_jobs materialize)"
         )
-    return delta_version.current_version(spark, path)
+    with delta_errors(f"{what}: reading the current version of {path} failed", path):
+        return delta_version.current_version(spark, path)
 
 
 def read_version(
@@ -50,9 +52,17 @@ def read_version(
             df = spark.read.format("delta").option("versionAsOf", version).load(path)
             missing = _missing_files(spark, df.inputFiles()) if check_files else []
     except Exception as exc:  # Spark raises several JVM-backed exception types here
+        found = diagnose(exc, path)
+        # A named cause, not a vacuum (a missing log entry may be the log's clean-up).
+        if found is not None and found.kind not in ("other", "missing_log"):
+            raise OfflineStoreError(
+                f"{what}: Delta version {version} of {path} cannot be read: {found.line}; "
+                "nothing was written"
+            ) from exc
         raise TrainingSetError(
-            f"{what}: Delta version {version} of {path} cannot be read ({_first_line(exc)}); "
-            "it was probably vacuumed - rebuild from a newer manifest, nothing was written"
+            f"{what}: Delta version {version} of {path} cannot be read "
+            f"({found.line if found else _first_line(exc)}); it was probably vacuumed - "
+            "rebuild from a newer manifest, nothing was written"
         ) from None
     if missing:
         raise TrainingSetError(

@@ -10,6 +10,11 @@ keeps it and a crashed one loses it when it expires. A lock whose owner process 
 (same host, dead pid: a SIGKILLed driver) is taken over at once, so a re-run after a crash
 does not wait for the expiry. Only the owner token can renew or release a lock.
 
+A record only ever appears whole (a lock file is written aside and linked into place; a
+Redis key is set with its value), so one that is empty, unparseable or names no owner was
+left by something else (a full disk, a hand edit): it is stale and replaced, never
+reported as a live holder.
+
 Where locks live, next to what they protect:
 
 * materialize: a file ``<delta_root>/_skewless/locks/<step>/<view>/<date>.lock`` created
@@ -45,8 +50,6 @@ log = logging.getLogger("skewless.locks")
 
 #: A lock not renewed for this long is free; renewed every third of it while the job runs.
 DEFAULT_TTL_S = 600.0
-#: A lock file still empty after this long belongs to a process that died while creating it.
-_UNWRITTEN_GRACE_S = 30.0
 Where = Literal["data", "online"]
 F = TypeVar("F", bound=Callable[..., Any])
 #: Tokens of the locks this process holds now: a record naming this pid with another
@@ -66,6 +69,20 @@ class _Backend(Protocol):
     def renew(self, key: str, token: str, ttl_s: float) -> bool: ...
 
     def release(self, key: str, token: str) -> None: ...
+
+
+def _parse(raw: str | bytes) -> dict[str, Any] | None:
+    """The lock record in ``raw``, or None when it is not one (empty, cut, no owner)."""
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(record, dict):
+        return None
+    owner = (record.get("token"), record.get("host"), record.get("pid"), record.get("expires_at"))
+    if not (isinstance(owner[0], str) and isinstance(owner[1], str) and isinstance(owner[2], int)):
+        return None
+    return record if isinstance(owner[3], int | float) else None
 
 
 def _stale(holder: dict[str, Any], *, check_expiry: bool = True) -> bool:
@@ -103,13 +120,19 @@ class _FileBackend:
     def try_acquire(self, key: str, record: dict[str, Any], ttl_s: float) -> dict[str, Any] | None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(3):
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
+        # The record is written aside, then linked into place: link() fails if the lock
+        # exists (atomic, NFS included), and the lock never exists half-written, so an
+        # empty or unreadable lock file is always debris, never a run starting up.
+        staged = path.with_name(f"{path.name}.{record['token']}.new")
+        staged.write_text(json.dumps(record))
+        try:
+            for _ in range(3):
+                try:
+                    os.link(staged, path)
+                    return None
+                except FileExistsError:
+                    pass
                 holder = _read(path)
-                if holder is None and _age_s(path) < _UNWRITTEN_GRACE_S:
-                    return {"token": "?", "note": "being written"}
                 if holder is not None and not _stale(holder):
                     return holder
                 # Move the stale file aside under a unique name: of two racing breakers,
@@ -120,12 +143,10 @@ class _FileBackend:
                 except FileNotFoundError:
                     continue
                 aside.unlink(missing_ok=True)
-                log.warning("took over stale lock %s from %s", key, holder)
-                continue
-            with os.fdopen(fd, "w") as handle:
-                json.dump(record, handle)
-            return None
-        return _read(path) or {"token": "?"}
+                log.warning("took over stale lock %s from %s", key, holder or "(unreadable)")
+            return _read(path) or {"token": "?"}
+        finally:
+            staged.unlink(missing_ok=True)
 
     def renew(self, key: str, token: str, ttl_s: float) -> bool:
         path = self._path(key)
@@ -145,19 +166,11 @@ class _FileBackend:
             path.unlink(missing_ok=True)
 
 
-def _age_s(path: Path) -> float:
-    try:
-        return time.time() - path.stat().st_mtime
-    except OSError:
-        return 0.0
-
-
 def _read(path: Path) -> dict[str, Any] | None:
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        return _parse(path.read_bytes())
+    except OSError:
         return None
-    return data if isinstance(data, dict) else None
 
 
 #: Take over KEYS[1] only if it still holds ARGV[1] (the stale record we looked at).
@@ -171,7 +184,8 @@ return 0
 #: Renew (ARGV[2] = ms) or, with ARGV[2] = '0', delete KEYS[1] if its token is ARGV[1].
 _IF_OWNER = """
 local current = redis.call('GET', KEYS[1])
-if not current or cjson.decode(current)['token'] ~= ARGV[1] then
+local ok, record = pcall(cjson.decode, current or '')
+if not ok or type(record) ~= 'table' or record['token'] ~= ARGV[1] then
   return 0
 end
 if ARGV[2] == '0' then
@@ -210,12 +224,12 @@ class _RedisBackend:
             raw = self.client.get(name)
             if raw is None:
                 continue
-            holder = json.loads(raw)
+            holder = _parse(raw)
             # Redis expires the key itself (renewals move its TTL, not the record).
-            if not _stale(holder, check_expiry=False):
-                return dict(holder)
+            if holder is not None and not _stale(holder, check_expiry=False):
+                return holder
             if self.client.eval(_TAKE_OVER, 1, name, raw, text, ms):
-                log.warning("took over stale lock %s from %s", name, holder)
+                log.warning("took over stale lock %s from %s", name, holder or "(unreadable)")
                 return None
         return {"token": "?"}
 

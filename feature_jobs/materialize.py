@@ -10,12 +10,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, cast
 
 from feature_jobs.definitions import FeatureView
 from feature_jobs.errors import SkewlessError, TimeSemanticsError, UnsafeInputError
 from feature_jobs.locks import run_locked
-from feature_jobs.offline_store import write_snapshot
+from feature_jobs.offline_store import Commit, write_snapshot
 from feature_jobs.settings import Settings
 from feature_jobs.sources import check_rows, read_source
 from feature_jobs.timeutil import snapshot_times, utc_now
@@ -139,7 +140,9 @@ def materialize_range(
             one = all_snapshots.where(F.col("feature_ts") == F.lit(feature_ts))
             snapshot = with_bookkeeping(one, view, day, run_id, now).cache()
             try:
-                enforce_gate(
+                # The gate commits the snapshot itself once it passed, so the profile it
+                # then records follows the Delta commit (a failed write leaves none).
+                gate = enforce_gate(
                     spark,
                     settings,
                     view,
@@ -148,11 +151,13 @@ def materialize_range(
                     run_id,
                     allow_unvalidated=allow_unvalidated,
                     now=now,
-                )
-                commit = write_snapshot(spark, settings, view, snapshot, feature_ts, run_id)
+                    commit=partial(write_snapshot, spark, settings, view, snapshot, feature_ts,
+                                   run_id),
+                )  # fmt: skip
                 rows = snapshot.count()
             finally:
                 snapshot.unpersist()
+            commit = cast(Commit, gate.committed)
             result = MaterializeResult(
                 view=view.name,
                 snapshot_date=day,

@@ -10,7 +10,9 @@
 5. Batch checks compare the profile with the previous one (row count, null rate, mean, PSI).
 6. Blocking failures: the batch and a report go to quarantine, a failure alert is sent,
    and :class:`ValidationFailed` is raised with one line; nothing reaches ``offline/``.
-   Warnings only: a warning alert, the profile is stored, the caller publishes.
+7. Otherwise the caller's ``commit`` writes the batch, and only once it succeeded are the
+   ``passed`` profile (the next batch's baseline), the warnings and their alert recorded:
+   no bookkeeping describes a snapshot that was never committed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -65,7 +67,8 @@ class GateResult:
         findings: the warning findings, with their metrics.
         psi: population stability index per numeric feature (vs the previous snapshot).
         seconds: time the gate took.
-        timings: seconds per phase (scan, waiting for the baseline, Pandera, record).
+        timings: seconds per phase (scan, waiting for the baseline, Pandera, commit, record).
+        committed: what the gate's ``commit`` returned (None without one).
     """
 
     passed: bool
@@ -77,6 +80,7 @@ class GateResult:
     psi: Mapping[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     timings: Mapping[str, float] = field(default_factory=dict)
+    committed: object = None
 
 
 def enforce_gate(
@@ -90,6 +94,7 @@ def enforce_gate(
     *,
     now: datetime | None = None,
     schemas_package: str = "schemas",
+    commit: Callable[[], object] | None = None,
 ) -> GateResult:
     """Validate ``snapshot``; on failure quarantine it, alert, and raise ValidationFailed.
 
@@ -104,6 +109,8 @@ def enforce_gate(
         allow_unvalidated: publish even when validation is switched off (logged).
         now: the wall clock (``feature_ts`` may not be after it); defaults to now.
         schemas_package: the package holding the hand-written domain models.
+        commit: writes the batch once it passed; the profile and warnings are recorded
+            only after it returns, and whatever it raises propagates with nothing recorded.
 
     Raises:
         ValidationFailed: a blocking check failed; the line names the view, date, checks
@@ -115,9 +122,12 @@ def enforce_gate(
     now = require_utc(now or utc_now(), "now")
     day = logical_date(feature_ts)
     what = f"feature view {view.name} {day}"
+    committed: object = None
     if not validation_required(what, allow_unvalidated):
+        committed = commit() if commit is not None else None
         _alert(settings, view, day.isoformat(), run_id, (), None, unvalidated=True)
-        return GateResult(passed=True, warnings=("validation switched off",), validated=False)
+        return GateResult(passed=True, warnings=("validation switched off",), validated=False,
+                          committed=committed)  # fmt: skip
     checks = batch_settings(view)
     contract = view_contract(
         view, feature_ts=feature_ts, snapshot_date=day, run_id=run_id, now=now,
@@ -154,6 +164,9 @@ def enforce_gate(
         psi = batch.psi_by_column(result, baseline)
         findings += batch.evaluate(checks, result, baseline, psi)
         key = BatchKey(gate_id, run_id, view.name, day, feature_ts, view.version)
+        if commit is not None and not any(f.blocking for f in findings):
+            committed = commit()
+            clock.lap("commit")
         findings, location = _record(spark, settings, frame, key, result, findings, rules, psi)
         blocking = [f for f in findings if f.blocking]
         clock.lap("record")
@@ -172,6 +185,7 @@ def enforce_gate(
     return GateResult(
         passed=True, warnings=warnings, rows=result.rows, gate_id=gate_id,
         findings=tuple(findings), psi=psi, seconds=seconds, timings=clock.laps,
+        committed=committed,
     )  # fmt: skip
 
 

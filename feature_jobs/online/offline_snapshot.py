@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from feature_jobs.definitions import FeatureView
-from feature_jobs.errors import PublishRefused
+from feature_jobs.errors import OfflineStoreError, PublishRefused
 from feature_jobs.offline_store import table_exists
 from feature_jobs.online.codec import datetime_to_micros, micros_to_datetime
 from feature_jobs.settings import Settings
@@ -112,6 +112,36 @@ def snapshot_stats(snapshot: OfflineSnapshot) -> SnapshotStats:
     return SnapshotStats(
         rows=sum(int(r["count"]) for r in groups),
         definition_versions=tuple(sorted(str(r["definition_version"]) for r in groups)),
+    )
+
+
+def require_unique_keys(view: FeatureView, day: date, snapshot: OfflineSnapshot, path: str) -> None:
+    """Refuse a snapshot that holds some entity more than once (one aggregate job).
+
+    Each snapshot replaces its rows in one Delta commit, so a repeated key means the table's
+    log lost the ``remove`` actions of a replaced snapshot (a damaged commit file): the old
+    rows are visible beside the new ones. Publishing would serve one of them at random.
+
+    Raises:
+        OfflineStoreError: naming the view, date, table version and how many keys repeat.
+    """
+    from pyspark.sql import functions as F
+
+    with snapshot.reading():
+        per_key = snapshot.frame.groupBy(*view.keys).count()
+        row = per_key.agg(
+            F.sum("count").alias("rows"),
+            F.count(F.lit(1)).alias("keys"),
+            F.count(F.when(F.col("count") > 1, 1)).alias("repeated"),
+        ).first()
+    if row is None or not row["repeated"]:
+        return
+    raise OfflineStoreError(
+        f"the {day} snapshot of {view.name} in {path} (Delta version {snapshot.delta_version}) "
+        f"holds {row['repeated']} key(s) more than once ({row['rows']} rows for {row['keys']} "
+        "keys): a commit of the table lost the removal of the rows it replaced; nothing was "
+        f"published - re-run `python -m feature_jobs materialize --view {view.name} --date "
+        f"{day}` to replace them, then sync"
     )
 
 

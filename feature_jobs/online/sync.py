@@ -31,6 +31,7 @@ from feature_jobs.online.offline_snapshot import (
     OfflineSnapshot,
     open_snapshot,
     require_publishable,
+    require_unique_keys,
     snapshot_stats,
 )
 from feature_jobs.online.sync_log import SyncLogEntry, append_sync_log, has_entry
@@ -109,6 +110,7 @@ def sync(
     Raises:
         PublishRefused: no snapshot for the date, or it was computed by other definitions.
         OnlineStoreError: Redis is unreachable or a concurrent sync retired this snapshot.
+        OfflineStoreError: the offline table cannot be read, or its snapshot repeats a key.
     """
     t0 = time.perf_counter()
     started_at = require_utc(clock(), "clock()")
@@ -159,8 +161,11 @@ def sync(
         if outcome.status == "newer":
             P.retire(client, project, name, meta.token, timedelta(0))
             return result(False, f"a newer snapshot ({outcome.newer_ts}) went live meanwhile")
-        if outcome.status == "incomplete":  # Redis lost some of it (restart, eviction)
+        if outcome.status == "incomplete":  # fewer entities stored than rows written
             P.retire(client, project, name, meta.token, timedelta(0))
+            # Rows repeating a key overwrite each other in Redis: the table is at fault.
+            require_unique_keys(view, day, snapshot, settings.offline_path(name))
+            # Otherwise Redis lost some of it (a restart without persistence, an eviction).
             raise OnlineStoreError(
                 f"snapshot {meta.token} of {name} is incomplete in Redis ({outcome.detail}): "
                 "the server lost writes; nothing was published - re-run the sync"

@@ -154,7 +154,7 @@ def _diagnose(chain: list[JavaError], table: str | None) -> Diagnosis:
     texts = [f"{e.name}: {e.message}" for e in chain]
     where = f" {table}" if table else " the table"
     if any(_NO_SPACE.search(t) for t in texts):
-        on = f" writing {table}" if table else ""
+        on = f" ({table})" if table else ""  # reads spill too: not only writes fill a disk
         return Diagnosis(
             "no_space",
             f"no space left on device{on}; free disk space there (or in Spark's scratch "

@@ -178,7 +178,7 @@ def test_full_disk_is_named(spark: SparkSession, tmp_path: Path) -> None:
         raise _raised_by_the_jvm(spark, aborted)
 
     assert str(caught.value) == (
-        f"writing v failed: no space left on device writing {table}; free disk space there "
+        f"writing v failed: no space left on device ({table}); free disk space there "
         "(or in Spark's scratch folder, spark.local.dir) and re-run"
     )
 

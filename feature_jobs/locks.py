@@ -20,16 +20,20 @@ Where locks live, next to what they protect:
 * materialize: a file ``<delta_root>/_skewless/locks/<step>/<view>/<date>.lock`` created
   with ``O_EXCL`` when the Delta root is a local (or NFS) folder; in Redis when it is a URI
   such as ``s3a://`` (object stores have no exclusive create);
-* sync: always Redis, key ``{<project>:<view>}:lock:<step>:<date>`` (``SET NX PX``).
+* sync: always Redis, key ``{<project>:<view>}:lock:<step>/<view>/<date>`` (``SET NX PX``).
 
-:func:`run_locked` wraps a job function (``materialize_range``, ``sync``) so the jobs
-themselves only carry one decorator line.
+A job takes its locks with an explicit ``with`` block around its work, naming what it
+locks (``materialize_range`` locks every date of its range, ``sync`` its one date)::
+
+    with run_lock(settings, "data", "materialize", view.name, days, run_id):
+        ...
+
+No decorator finds the settings, view or dates by inspecting the job's signature, so
+renaming a parameter cannot silently turn locking off.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import json
 import logging
 import os
@@ -37,11 +41,11 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol
 
 from feature_jobs.errors import LockHeld
 from feature_jobs.settings import Settings
@@ -51,7 +55,6 @@ log = logging.getLogger("skewless.locks")
 #: A lock not renewed for this long is free; renewed every third of it while the job runs.
 DEFAULT_TTL_S = 600.0
 Where = Literal["data", "online"]
-F = TypeVar("F", bound=Callable[..., Any])
 #: Tokens of the locks this process holds now: a record naming this pid with another
 #: token was left by an earlier run of this process whose release failed (Redis down).
 _HELD: set[str] = set()
@@ -317,23 +320,3 @@ def _renew_until(
                     log.error("lock %s was lost (expired and taken over)", key)
             except Exception as exc:
                 log.warning("could not renew lock %s: %s", key, exc)
-
-
-def run_locked(step: str, where: Where) -> Callable[[F], F]:
-    """Decorate a job ``f(spark, settings, view, day|days, ..., run_id=...)`` with its lock."""
-
-    def decorate(function: F) -> F:
-        signature = inspect.signature(function)
-
-        @functools.wraps(function)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            bound = signature.bind(*args, **kwargs)
-            values = bound.arguments
-            days = values["days"] if "days" in values else [values["day"]]
-            settings, view = values["settings"], values["view"]
-            with run_lock(settings, where, step, view.name, list(days), values.get("run_id")):
-                return function(*args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
-
-    return decorate

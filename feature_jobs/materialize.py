@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, cast
 
 from feature_jobs.definitions import FeatureView
 from feature_jobs.errors import SkewlessError, TimeSemanticsError, UnsafeInputError
-from feature_jobs.locks import run_locked
+from feature_jobs.locks import run_lock
 from feature_jobs.offline_store import Commit, write_snapshot
 from feature_jobs.settings import Settings
 from feature_jobs.sources import check_rows, read_source
@@ -87,8 +87,6 @@ def materialize(
     )
 
 
-# One run per view and date: a second one started meanwhile fails with LockHeld.
-@run_locked("materialize", "data")
 def materialize_range(
     spark: SparkSession,
     settings: Settings,
@@ -105,7 +103,31 @@ def materialize_range(
     Each snapshot is still validated and committed on its own (one Delta commit per
     snapshot time), so a failure on one date leaves the dates before it committed and
     nothing of the failed one.
+
+    Raises:
+        LockHeld: another run holds the lock of one of the dates; nothing was done.
     """
+    # One run per view and date: the lock of every date of the range is held until the
+    # last commit, so a second run started meanwhile fails with LockHeld.
+    with run_lock(settings, "data", "materialize", view.name, days, run_id):
+        return _materialize_locked(
+            spark, settings, view, days, run_id=run_id,
+            allow_unvalidated=allow_unvalidated, now=now, progress=progress,
+        )  # fmt: skip
+
+
+def _materialize_locked(
+    spark: SparkSession,
+    settings: Settings,
+    view: FeatureView,
+    days: Sequence[date],
+    *,
+    run_id: str | None,
+    allow_unvalidated: bool,
+    now: datetime | None,
+    progress: Progress | None,
+) -> list[MaterializeResult]:
+    """The work of :func:`materialize_range`; the caller holds the locks of ``days``."""
     now = now or utc_now()
     run_id = run_id or new_run_id(now)
     if not _RUN_ID.match(run_id):

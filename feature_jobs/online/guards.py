@@ -9,16 +9,16 @@
   source usually means a broken upstream, and publishing would turn most entities into
   MISSING at once. (The validation gate's ``row_count_drop_pct`` already stops most such
   batches at materialize; this guard protects what is *served*.)
-* **Alerts.** :func:`alert_on_failure` wraps ``sync``: a failure or refusal sends exactly
-  one alert (kind ``sync.failed`` / ``sync.refused``) and re-raises.
+* **Alerts.** ``sync`` runs its work inside ``with alert_on_failure(...)``: a failure or
+  refusal sends exactly one alert (kind ``sync.failed`` / ``sync.refused``) and re-raises.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from typing import TYPE_CHECKING
 
 from feature_jobs.errors import LockHeld, OnlineRequestError, PublishRefused, SkewlessError
 
@@ -31,8 +31,7 @@ MIN_KEPT_FRACTION = 0.5
 
 if TYPE_CHECKING:
     from feature_jobs.online.publish import SnapshotMeta
-
-F = TypeVar("F", bound=Callable[..., Any])
+    from feature_jobs.settings import Settings
 
 
 def check_sizes(fields: Sequence[bytes], values: Sequence[bytes], where: str) -> None:
@@ -83,42 +82,39 @@ def check_shrink(view: str, live: SnapshotMeta | None, new_rows: int, force: boo
         )
 
 
-def alert_on_failure(function: F) -> F:
-    """Send one alert when ``function(spark, settings, view, day, ..., run_id=...)`` fails.
+@contextmanager
+def alert_on_failure(
+    settings: Settings, view: str, day: date, run_id: str | None
+) -> Iterator[None]:
+    """Send one alert when the sync of ``view`` for ``day`` run inside this block fails.
 
-    A :class:`LockHeld` is not alerted: another run of the same sync is doing the work.
+    The error is re-raised. A :class:`PublishRefused` is alerted as ``sync.refused``, any
+    other :class:`SkewlessError` as ``sync.failed``; a :class:`LockHeld` is not alerted:
+    another run of the same sync is doing the work.
     """
-    signature = inspect.signature(function)
-
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except LockHeld:
-            raise
-        except SkewlessError as exc:
-            values = signature.bind(*args, **kwargs).arguments
-            _send(values, exc)
-            raise
-
-    return wrapper  # type: ignore[return-value]
+    try:
+        yield
+    except LockHeld:
+        raise
+    except SkewlessError as exc:
+        _send(settings, view, day, run_id, exc)
+        raise
 
 
-def _send(values: dict[str, Any], exc: SkewlessError) -> None:
+def _send(settings: Settings, view: str, day: date, run_id: str | None, exc: SkewlessError) -> None:
     from feature_jobs.alerts import Alert, send_alert
     from feature_jobs.redaction import redact_text
 
-    view, day = values["view"].name, values["day"]
     refused = isinstance(exc, PublishRefused)
     send_alert(
-        values["settings"],
+        settings,
         Alert(
             kind="sync.refused" if refused else "sync.failed",
             title=f"sync of {view} for {day} {'was refused' if refused else 'failed'}",
             message=redact_text(f"{exc}; online keeps serving the previous snapshot"),
             view=view,
             snapshot_date=day.isoformat(),
-            run_id=values.get("run_id"),
+            run_id=run_id,
             details={"error": type(exc).__name__},
         ),
     )

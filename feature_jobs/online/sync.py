@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING
 
 from feature_jobs.definitions import FeatureView
 from feature_jobs.errors import OnlineStoreError
-from feature_jobs.locks import run_locked
-from feature_jobs.online import guards as G
+from feature_jobs.locks import run_lock
 from feature_jobs.online import keys as K
 from feature_jobs.online import publish as P
 from feature_jobs.online.connection import JOB_RETRY, Client, connect, online_url, redis_errors
+from feature_jobs.online.guards import alert_on_failure, check_shrink
 from feature_jobs.online.offline_snapshot import (
     OfflineSnapshot,
     open_snapshot,
@@ -74,9 +74,6 @@ def default_ttl(view: FeatureView) -> timedelta:
     return max(MIN_TTL, 3 * view.max_age_delta + view.cadence_delta)
 
 
-# One sync per view and date at a time (a lock in Redis); a second one fails with LockHeld.
-@G.alert_on_failure
-@run_locked("sync", "online")
 def sync(
     spark: SparkSession,
     settings: Settings,
@@ -111,7 +108,36 @@ def sync(
         PublishRefused: no snapshot for the date, or it was computed by other definitions.
         OnlineStoreError: Redis is unreachable or a concurrent sync retired this snapshot.
         OfflineStoreError: the offline table cannot be read, or its snapshot repeats a key.
+        LockHeld: another sync of this view and date is running (not alerted).
+
+    Every failure but :class:`LockHeld` sends one alert (``sync.failed``/``sync.refused``).
     """
+    # One sync per view and date at a time (a lock in Redis); a second one fails with
+    # LockHeld. The alert wraps the lock, so it is sent once the lock is released.
+    with (
+        alert_on_failure(settings, view.name, day, run_id),
+        run_lock(settings, "online", "sync", view.name, [day], run_id),
+    ):
+        return _sync_locked(
+            spark, settings, view, day, run_id=run_id, clock=clock, grace=grace,
+            abandoned_after=abandoned_after, ttl=ttl, force=force,
+        )  # fmt: skip
+
+
+def _sync_locked(
+    spark: SparkSession,
+    settings: Settings,
+    view: FeatureView,
+    day: date,
+    *,
+    run_id: str | None,
+    clock: Callable[[], datetime],
+    grace: timedelta,
+    abandoned_after: timedelta,
+    ttl: timedelta | None,
+    force: bool,
+) -> SyncResult:
+    """The work of :func:`sync`; the caller holds the lock of ``view`` and ``day``."""
     t0 = time.perf_counter()
     started_at = require_utc(clock(), "clock()")
     run_id = run_id or uuid.uuid4().hex
@@ -151,7 +177,7 @@ def sync(
         try:
             rows = _write(snapshot, view, meta, K.data_prefix(project, name, meta.token), url, ttl)
             # A collapsed snapshot (half the entities gone) is refused unless forced.
-            G.check_shrink(name, live.meta if live else None, rows, force)
+            check_shrink(name, live.meta if live else None, rows, force)
             meta = dataclasses.replace(meta, rows=rows)
             P.set_rows(client, project, name, meta.token, rows)
             outcome = P.go_live(client, project, name, meta.token, ttl)

@@ -1,4 +1,5 @@
-"""Run locks: one holder at a time, owner-only release, takeover of dead or expired owners."""
+"""Run locks: one holder at a time, owner-only release, takeover of dead or expired owners;
+materialize and sync take theirs, and a sync failure under its lock is alerted."""
 
 from __future__ import annotations
 
@@ -9,17 +10,26 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import pytest
 import redis
 
-from feature_jobs.errors import LockHeld
+from feature_jobs.errors import LockHeld, TimeSemanticsError
 from feature_jobs.locks import Where, run_lock
+from feature_jobs.materialize import materialize_range
+from feature_jobs.online.sync import sync
 from feature_jobs.settings import Settings
+from tests.reliability.invariants import USER_STATS, sent_alerts
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 DAY, OTHER_DAY = date(2024, 3, 1), date(2024, 3, 2)
+#: The jobs below must stop at their lock (or their first check), before touching Spark.
+NO_SPARK = cast("SparkSession", None)
 
 
 @pytest.fixture(params=["data", "online"])
@@ -110,3 +120,34 @@ def test_only_the_owner_releases_and_renewal_keeps_the_lock(
             run_lock(lock_settings, where, "materialize", "v", [DAY], "intruder"),
         ):
             pass
+
+
+@pytest.fixture
+def alerting(lock_settings: Settings, tmp_path: Path) -> Settings:
+    return dataclasses.replace(lock_settings, alert_jsonl=tmp_path / "alerts.jsonl")
+
+
+def test_materialize_and_sync_take_their_locks(alerting: Settings) -> None:
+    settings, view = alerting, USER_STATS.name
+    with run_lock(settings, "data", "materialize", view, [OTHER_DAY], "holder"):
+        with pytest.raises(LockHeld, match=f"materialize of {view} for {OTHER_DAY} is alr"):
+            materialize_range(NO_SPARK, settings, USER_STATS, [OTHER_DAY, DAY], run_id="b")
+        # Every date of the range is locked, in date order: DAY was taken, then released.
+        with run_lock(settings, "data", "materialize", view, [DAY], "third"):
+            pass
+    with (
+        run_lock(settings, "online", "sync", view, [DAY], "holder"),
+        pytest.raises(LockHeld, match=f"sync of {view} for {DAY} is already running"),
+    ):
+        sync(NO_SPARK, settings, USER_STATS, DAY, run_id="b")
+    assert sent_alerts(settings) == []  # another run is doing the work: no alert
+
+
+def test_sync_failure_under_its_lock_is_alerted_once(alerting: Settings) -> None:
+    settings, naive = alerting, datetime(2024, 3, 2, 12)
+    with pytest.raises(TimeSemanticsError, match=r"clock\(\) 2024-03-02T12:00:00 has no time"):
+        sync(NO_SPARK, settings, USER_STATS, DAY, run_id="bad-clock", clock=lambda: naive)
+    sent = [(a["kind"], a["view"], a["snapshot_date"], a["run_id"]) for a in sent_alerts(settings)]
+    assert sent == [("sync.failed", "user_stats", "2024-03-01", "bad-clock")]
+    with run_lock(settings, "online", "sync", USER_STATS.name, [DAY], "next"):
+        pass  # the failed sync released its lock

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from feature_jobs.online import keys as K
 from feature_jobs.online.codec import RowCodec, datetime_to_micros, micros_to_datetime
 from feature_jobs.online.connection import Client
+from feature_jobs.online.keys import data_prefix, key_hash, live_key, meta_key, snaps_key
 from feature_jobs.online.resp import pack_bucket, send_pipelined
 from feature_jobs.online.scripts import CLAIM_RETIRE, GO_LIVE, MARK_LOGGED
 
@@ -95,7 +95,7 @@ class GoLiveResult:
 
 def read_live(client: Client, project: str, view: str) -> LivePointer | None:
     """The live pointer of ``view``, or None before its first publish."""
-    raw = client.hgetall(K.live_key(project, view))
+    raw = client.hgetall(live_key(project, view))
     if not raw:
         return None
     fields = {_text(k): _text(v) for k, v in raw.items()}
@@ -126,11 +126,11 @@ def _meta_from_hash(fields: dict[str, str]) -> SnapshotMeta:
 def register(client: Client, project: str, view: str, meta: SnapshotMeta, ttl: timedelta) -> None:
     """Step 1: record a snapshot about to be written (invisible to readers)."""
     data_ttl_ms = _ms(ttl + DATA_TTL_SLACK)
-    mkey = K.meta_key(project, view, meta.token)
+    mkey = meta_key(project, view, meta.token)
     pipe = client.pipeline(transaction=False)
-    pipe.zadd(K.snaps_key(project, view), {meta.token: datetime_to_micros(meta.started_at)})
-    pipe.pexpire(K.snaps_key(project, view), data_ttl_ms)
-    mapping: dict[Any, Any] = meta.to_hash(K.data_prefix(project, view, meta.token))
+    pipe.zadd(snaps_key(project, view), {meta.token: datetime_to_micros(meta.started_at)})
+    pipe.pexpire(snaps_key(project, view), data_ttl_ms)
+    mapping: dict[Any, Any] = meta.to_hash(data_prefix(project, view, meta.token))
     pipe.hset(mkey, mapping=mapping)
     pipe.pexpire(mkey, data_ttl_ms)
     pipe.execute()
@@ -152,7 +152,7 @@ def write_batch(
     """
     groups: dict[int, list[bytes]] = {}
     for field, value in zip(fields, values, strict=True):
-        bucket = K.key_hash(field) % buckets
+        bucket = key_hash(field) % buckets
         group = groups.get(bucket)
         if group is None:
             groups[bucket] = group = []
@@ -168,9 +168,9 @@ def write_batch(
 def go_live(client: Client, project: str, view: str, token: str, ttl: timedelta) -> GoLiveResult:
     """Step 3: atomically point the view at ``token`` unless a newer snapshot is live."""
     keys = [
-        K.live_key(project, view),
-        K.snaps_key(project, view),
-        K.meta_key(project, view, token),
+        live_key(project, view),
+        snaps_key(project, view),
+        meta_key(project, view, token),
     ]
     reply = client.register_script(GO_LIVE)(keys=keys, args=[token, _ms(ttl)])
     status = _text(reply[0])
@@ -187,15 +187,15 @@ def go_live(client: Client, project: str, view: str, token: str, ttl: timedelta)
 
 def retire(client: Client, project: str, view: str, token: str, grace: timedelta) -> bool:
     """Let a snapshot that is not live expire after ``grace``; False if it is live."""
-    mkey = K.meta_key(project, view, token)
+    mkey = meta_key(project, view, token)
     buckets = client.hget(mkey, "buckets")
     claimed = client.register_script(CLAIM_RETIRE)(
-        keys=[K.live_key(project, view), K.snaps_key(project, view)], args=[token]
+        keys=[live_key(project, view), snaps_key(project, view)], args=[token]
     )
     if not claimed:
         return False
     grace_ms = max(1, _ms(grace))
-    prefix = K.data_prefix(project, view, token)
+    prefix = data_prefix(project, view, token)
     pipe = client.pipeline(transaction=False)
     for bucket in range(int(buckets) if buckets is not None else 0):
         pipe.pexpire(f"{prefix}{bucket}", grace_ms)
@@ -221,7 +221,7 @@ def retire_superseded(
     may still be writing them.
     """
     cutoff = datetime_to_micros(now - abandoned_after)
-    registered: Any = client.zrange(K.snaps_key(project, view), 0, -1, withscores=True)
+    registered: Any = client.zrange(snaps_key(project, view), 0, -1, withscores=True)
     retired = []
     for member, score in registered:
         token = _text(member)
@@ -234,13 +234,13 @@ def retire_superseded(
 
 def set_rows(client: Client, project: str, view: str, token: str, rows: int) -> None:
     """Record how many entities a snapshot holds, once the executors have written it."""
-    client.hset(K.meta_key(project, view, token), "rows", str(rows))
+    client.hset(meta_key(project, view, token), "rows", str(rows))
 
 
 def mark_logged(client: Client, project: str, view: str, token: str) -> bool:
     """Note in the pointer that this publish has its sync-log row."""
     script = client.register_script(MARK_LOGGED)
-    return bool(script(keys=[K.live_key(project, view)], args=[token]))
+    return bool(script(keys=[live_key(project, view)], args=[token]))
 
 
 def _ms(delta: timedelta) -> int:

@@ -28,10 +28,10 @@ from typing import Any
 
 from feature_jobs.definitions import FeatureView, Registry, load_registry
 from feature_jobs.errors import DefinitionError, OnlineRequestError
-from feature_jobs.online import keys as K
 from feature_jobs.online.codec import RowCodec, micros_to_datetime
 from feature_jobs.online.connection import Client
 from feature_jobs.online.guards import check_read_key
+from feature_jobs.online.keys import entity_fields, live_key, read_argument
 from feature_jobs.online.link import Server, ServerLink
 from feature_jobs.online.response import OnlineResponse
 from feature_jobs.serving_rule import Fill, Outcome, Status, decide, fill_value, is_stale
@@ -173,7 +173,7 @@ class FeatureStore:
             reads.append(
                 _ViewRead(
                     view=view,
-                    live_key=K.live_key(self.settings.project, view.name),
+                    live_key=live_key(self.settings.project, view.name),
                     outputs=tuple(positions),
                     names=names,
                     defaults=tuple(view.feature(n).effective_default() for n in names),
@@ -183,10 +183,10 @@ class FeatureStore:
 
     @staticmethod
     def _args(read: _ViewRead, entity_rows: Sequence[Mapping[str, Any]]) -> bytes:
-        fields = K.entity_fields(entity_rows, read.view.entity.join_keys)
+        fields = entity_fields(entity_rows, read.view.entity.join_keys)
         for i, field in enumerate(fields):
             check_read_key(field, f"entity row {i}")
-        return K.read_argument(fields)
+        return read_argument(fields)
 
     # -- the round trip ------------------------------------------------------------------
 

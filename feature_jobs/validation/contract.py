@@ -20,8 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from feature_jobs.definitions import FeatureView, Source
 from feature_jobs.errors import DefinitionError, first_line
-from feature_jobs.validation import rules as R
-from feature_jobs.validation.rules import Rule
+from feature_jobs.validation.rules import (
+    Rule,
+    allowed_values_of,
+    bounds_of,
+    from_pandera_check,
+    not_null,
+)
 from feature_jobs.validation.structural import (
     SPARK_TYPE_NAMES,
     ColumnSpec,
@@ -183,9 +188,9 @@ def _domain_parts(model: Any, known: set[str]) -> tuple[list[Rule], list[tuple[s
     native: list[tuple[str | None, Any]] = []
     for name, column in schema.columns.items():
         if not column.nullable and f"{name}::not_null" not in known:
-            rules.append(R.not_null(name, origin="domain"))
+            rules.append(not_null(name, origin="domain"))
         for check in column.checks:
-            rule = R.from_pandera_check(check, name)
+            rule = from_pandera_check(check, name)
             if rule is None:
                 native.append((name, check))
             elif rule.key not in known:
@@ -201,8 +206,8 @@ def source_facts(source: Source, module: str = "schemas.sources") -> dict[str, S
         return {}
     facts = {}
     for name, column in model.to_schema().columns.items():
-        low, high = R.bounds_of(column.checks)
-        facts[name] = SourceFacts(low, high, R.allowed_values_of(column.checks))
+        low, high = bounds_of(column.checks)
+        facts[name] = SourceFacts(low, high, allowed_values_of(column.checks))
     return facts
 
 

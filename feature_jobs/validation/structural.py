@@ -18,8 +18,7 @@ from typing import Any
 
 from feature_jobs.definitions import FeatureView, Source
 from feature_jobs.definitions.feature import COUNT_LIKE
-from feature_jobs.validation import rules as R
-from feature_jobs.validation.rules import Rule
+from feature_jobs.validation.rules import Rule, compare, in_range, isin, non_empty, not_null, unique
 
 #: Logical types (and ``date``) as Spark type names, the way Pandera's PySpark engine reads them.
 SPARK_TYPE_NAMES: dict[str, str] = {
@@ -80,19 +79,19 @@ def view_structure(
         ColumnSpec("run_id", "string", required=False),
         ColumnSpec("materialized_at", "timestamp", required=False),
     ]
-    rules: list[Rule] = [R.not_null(key) for key in view.keys]
+    rules: list[Rule] = [not_null(key) for key in view.keys]
     rules += [
-        R.not_null("feature_ts"),
-        R.compare("feature_ts", "==", feature_ts, f"equal_to({feature_ts.isoformat()})"),
-        R.compare("feature_ts", "<=", now, f"not_in_future(now={now.isoformat()})"),
-        R.compare("snapshot_date", "==", snapshot_date, f"equal_to({snapshot_date})"),
-        R.compare("definition_version", "==", view.version, f"equal_to({view.version})"),
+        not_null("feature_ts"),
+        compare("feature_ts", "==", feature_ts, f"equal_to({feature_ts.isoformat()})"),
+        compare("feature_ts", "<=", now, f"not_in_future(now={now.isoformat()})"),
+        compare("snapshot_date", "==", snapshot_date, f"equal_to({snapshot_date})"),
+        compare("definition_version", "==", view.version, f"equal_to({view.version})"),
     ]
     if run_id is not None:
-        rules.append(R.compare("run_id", "==", run_id, f"equal_to({run_id})"))
+        rules.append(compare("run_id", "==", run_id, f"equal_to({run_id})"))
     for feature in view.features:
         rules += _feature_rules(view, feature.name, source_facts)
-    rules += [R.unique([*view.keys, "feature_ts"]), R.non_empty()]
+    rules += [unique([*view.keys, "feature_ts"]), non_empty()]
     return Structure(columns=tuple(columns), rules=tuple(rules), strict=True)
 
 
@@ -102,7 +101,7 @@ def _feature_rules(
     feature = view.feature(name)
     if feature.function in COUNT_LIKE:
         # Count-like features are 0, never null, when the window holds no event.
-        return [R.not_null(name), R.compare(name, ">=", 0, "greater_than_or_equal_to(0)")]
+        return [not_null(name), compare(name, ">=", 0, "greater_than_or_equal_to(0)")]
     # Only a plain source column has declared bounds; derived columns and expressions
     # are the domain schema's business.
     facts = source_facts.get(feature.column or "") if feature.expression is None else None
@@ -110,15 +109,15 @@ def _feature_rules(
         return []
     if feature.function in ("avg", "min", "max", "last"):
         if facts.low is not None and facts.high is not None:
-            return [R.in_range(name, facts.low, facts.high)]
+            return [in_range(name, facts.low, facts.high)]
         if facts.low is not None:
-            return [R.compare(name, ">=", facts.low, f"greater_than_or_equal_to({facts.low})")]
+            return [compare(name, ">=", facts.low, f"greater_than_or_equal_to({facts.low})")]
         if facts.high is not None:
-            return [R.compare(name, "<=", facts.high, f"less_than_or_equal_to({facts.high})")]
+            return [compare(name, "<=", facts.high, f"less_than_or_equal_to({facts.high})")]
         if feature.function == "last" and facts.allowed is not None:
-            return [R.isin(name, facts.allowed)]
+            return [isin(name, facts.allowed)]
     if feature.function == "sum" and facts.low is not None and facts.low >= 0:
-        return [R.compare(name, ">=", 0, "greater_than_or_equal_to(0)")]
+        return [compare(name, ">=", 0, "greater_than_or_equal_to(0)")]
     return []
 
 
@@ -127,5 +126,5 @@ def source_structure(source: Source) -> Structure:
     columns = tuple(ColumnSpec(name, dtype) for name, dtype in source.schema.items())
     needed = dict.fromkeys([source.timestamp_column, *source.dedup_key])
     # Duplicated dedup keys are legal here: redeliveries are collapsed by the engine.
-    rules = [R.not_null(column) for column in needed]
+    rules = [not_null(column) for column in needed]
     return Structure(columns=columns, rules=tuple(rules), strict=False)

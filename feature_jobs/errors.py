@@ -72,11 +72,14 @@ class OfflineStoreError(SkewlessError):
     permissions, a concurrent commit), or holds rows that break its own rules."""
 
 
-def first_line(exc: BaseException, limit: int = 300) -> str:
-    """The first line of an exception's message (its class name when it has none).
+def first_line(exc: BaseException | str, limit: int = 300) -> str:
+    """The first line of an exception's message or of a text, cut at ``limit`` characters.
 
-    Messages of Spark, py4j and redis-py errors can run to hundreds of lines; a one-line
-    error quotes only this much of them.
+    An exception without a message gives its class name, an empty text "". Messages of
+    Spark, py4j and redis-py errors can run to hundreds of lines; a one-line error quotes
+    only this much of them.
     """
     text = str(exc).strip()
-    return text.splitlines()[0][:limit] if text else type(exc).__name__
+    if not text:
+        return "" if isinstance(exc, str) else type(exc).__name__
+    return text.splitlines()[0][:limit]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from feature_jobs.definitions import Feature, FeatureView
 from feature_jobs.definitions.types import SPARK_TYPES
-from feature_jobs.errors import DefinitionError
+from feature_jobs.errors import DefinitionError, first_line
 from feature_jobs.expression_guard import check_definition_expressions, check_planned_expressions
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ def _sql(view: FeatureView, what: str, expression: str) -> Column:
     except Exception as exc:
         raise DefinitionError(
             f"feature view {view.name}: {what}: invalid Spark SQL {expression!r} "
-            f"({_first_line(exc)})"
+            f"({first_line(exc)})"
         ) from None
 
 
@@ -171,11 +171,6 @@ def check_expressions(view: FeatureView, empty_events: DataFrame) -> None:
     except Exception as exc:
         raise DefinitionError(
             f"feature view {view.name}: an expression does not fit source "
-            f"{view.source.name}: {_first_line(exc)}"
+            f"{view.source.name}: {first_line(exc)}"
         ) from None
     check_planned_expressions(view, probe)
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__

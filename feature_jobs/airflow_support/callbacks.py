@@ -20,6 +20,7 @@ from typing import Any
 
 from airflow.sdk import BaseNotifier
 
+from feature_jobs.errors import first_line
 from feature_jobs.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -127,8 +128,7 @@ def error_line(exception: object) -> str:
         line = line.strip()
         if line.startswith("error: "):
             return line[len("error: ") :]
-    first = text.splitlines()[0] if text else "unknown error"
-    return first[:300]
+    return first_line(text) or "unknown error"
 
 
 def _logical_day(context: Any) -> str:

@@ -23,7 +23,7 @@ from redis.backoff import EqualJitterBackoff
 from redis.cluster import RedisCluster
 from redis.retry import Retry
 
-from feature_jobs.errors import ConfigError, OnlineStoreError
+from feature_jobs.errors import ConfigError, OnlineStoreError, first_line
 
 if TYPE_CHECKING:
     from feature_jobs.settings import Settings
@@ -46,11 +46,6 @@ def online_url(settings: Settings) -> str:
     from feature_jobs.online.embedded import ensure_embedded
 
     return ensure_embedded(settings)
-
-
-def connect_settings(settings: Settings) -> Client:
-    """A checked connection to the online store configured by ``settings``."""
-    return connect(online_url(settings))
 
 
 def connect(url: str, *, timeout: float = 10.0, retry: Retry | None = None) -> Client:
@@ -101,7 +96,7 @@ def redis_errors(url: str, timeout: float | None = None) -> Iterator[None]:
         yield
     except redis.AuthenticationError as exc:
         raise OnlineStoreError(
-            f"Redis at {where} refused the credentials ({_first_line(exc)}); check the user "
+            f"Redis at {where} refused the credentials ({first_line(exc)}); check the user "
             "and password in REDIS_URL"
         ) from None
     except redis.TimeoutError as exc:
@@ -109,20 +104,20 @@ def redis_errors(url: str, timeout: float | None = None) -> Iterator[None]:
         # server that refuses connections.
         within = f"within {timeout:g} s" if timeout is not None else "in time"
         raise OnlineStoreError(
-            f"Redis at {where} did not answer {within} ({_first_line(exc)}); check that the "
+            f"Redis at {where} did not answer {within} ({first_line(exc)}); check that the "
             "server is not stopped or overloaded"
         ) from None
     except (redis.ConnectionError, redis.exceptions.ClusterError) as exc:
         raise OnlineStoreError(
-            f"cannot reach Redis at {where} ({_first_line(exc)}); start the server or fix REDIS_URL"
+            f"cannot reach Redis at {where} ({first_line(exc)}); start the server or fix REDIS_URL"
         ) from None
     except redis.exceptions.NoPermissionError as exc:
         raise OnlineStoreError(
-            f"Redis at {where} denied the ACL user ({_first_line(exc)}); grant it this "
+            f"Redis at {where} denied the ACL user ({first_line(exc)}); grant it this "
             "project's keys (~{<project>:*) or fix the user in REDIS_URL"
         ) from None
     except redis.ResponseError as exc:
-        message = _first_line(exc)
+        message = first_line(exc)
         if "AUTH" in message or "NOPERM" in message:
             raise OnlineStoreError(
                 f"Redis at {where} refused the request ({message}); check the ACL user and "
@@ -142,8 +137,3 @@ def redact(url: str) -> str:
     return urlunsplit(
         (parts.scheme, f"{user}:***@{host}{port}", parts.path, parts.query, parts.fragment)
     )
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -188,7 +188,7 @@ def _diagnose(chain: list[JavaError], table: str | None) -> Diagnosis:
         if made is not None:
             return _cannot_create(_local(made.group(1)))
     root = next((e for e in reversed(chain) if e.message.strip()), chain[-1])
-    detail = root.message.strip().splitlines()[0] if root.message.strip() else ""
+    detail = first_line(root.message, MAX_DETAIL)
     return Diagnosis("other", f"{root.short_name}: {detail}"[:MAX_DETAIL].rstrip(": "))
 
 
@@ -247,9 +247,9 @@ def _unreadable(chain: list[JavaError]) -> Diagnosis | None:
         detail = "its checksum (.crc) no longer matches: the file changed after it was written"
     elif bad_json:
         # Jackson's message goes on with a "(start marker at [Source: ...])" locator.
-        detail = "not valid JSON: " + _first_line(chain[-1].message).split(" (", 1)[0]
+        detail = "not valid JSON: " + first_line(chain[-1].message, MAX_DETAIL).split(" (", 1)[0]
     else:
-        detail = _first_line(chain[-1].message) or chain[-1].short_name
+        detail = first_line(chain[-1].message, MAX_DETAIL) or chain[-1].short_name
     shown = _local(path)
     if "/_delta_log/" in shown:
         return Diagnosis(
@@ -308,8 +308,3 @@ def _log_file(table: str | None, version: int) -> str:
 def _local(path: str) -> str:
     """``file:/x`` and ``file:///x`` as ``/x``; other URIs unchanged."""
     return re.sub(r"^file:/+", "/", path.strip().rstrip(".")) if path else path
-
-
-def _first_line(text: str) -> str:
-    lines = text.strip().splitlines()
-    return lines[0][:MAX_DETAIL] if lines else ""

@@ -1,6 +1,6 @@
 """Event-time mode: each spine row gets the latest snapshot of each view at or before its ts.
 
-Per view, in numbered steps (DESIGN.md §2):
+Per view, in numbered steps (the event-time rule of the README's "Training sets"):
 
 1. the view's snapshot times: the distinct ``feature_ts`` of its offline table (a few
    dozen rows, read from the pinned Delta version);

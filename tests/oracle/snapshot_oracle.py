@@ -1,6 +1,6 @@
 """An independent, brute-force oracle of feature-view snapshots, in plain Python.
 
-Written from DESIGN.md §2 alone, never from the engine: it does not import
+Written from the README's "Time semantics" alone, never from the engine: it does not import
 ``feature_jobs.transform``/``materialize`` or Spark. It reads the definition only for names,
 keys, windows, functions, columns and types; every Spark SQL expression goes through the
 hand translations of :mod:`tests.oracle.translations`, and an expression without an exact

@@ -1,9 +1,10 @@
 """Brute-force oracle of the training join, in plain Python, written apart from the engine.
 
-It reads DESIGN.md §2 literally: for a spine row (keys, ts), scan every snapshot of the
-view, keep those with feature_ts <= ts, take the latest; then STALE if older than
-max_age, MISSING if the entity has no row in it, with defaults by on_stale. It does not
-import the engine's serving rule, so a mistake there cannot hide here.
+It reads the documented rule (README, "Training sets") literally: for a spine row
+(keys, ts), scan every snapshot of the view, keep those with feature_ts <= ts, take the
+latest; then STALE if older than max_age, MISSING if the entity has no row in it, with
+defaults by on_stale. It does not import the engine's serving rule, so a mistake there
+cannot hide here.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ compilers then compete with the job for the cores. Two measured remedies (bench/
 * the **short-job profile**: only the C1 compiler, and the throughput (parallel)
   collector instead of G1. A short job finishes before the optimizing compiler pays for
   itself, and has no pause budget for G1's concurrent work to protect. A long job runs
-  slower without C2, and the parallel collector grows its heap to the limit (a 3M-row
-  training set peaked at 3.3 GB instead of 1.6 GB), so callers opt in per job
+  slower without C2, and the parallel collector grows its heap to the limit (a large
+  training set then holds much more memory), so callers opt in per job
   (``training-set`` does, for small spines). It applies to ``local`` masters only, where
   the driver JVM runs the tasks too.
 
@@ -25,9 +25,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-#: Training set on 2 cores (bench/training_set_bench.py): C1 only, 1M rows 27.6-29.3 s ->
-#: 23.4-24.8 s but 3M rows 29.1-31.9 s -> 32.9-33.5 s; then the parallel collector instead
-#: of the serial one, 1M rows 21.8-21.9 s -> 20.1-21.4 s.
+#: C1 only speeds up a 1M-row training set and slows down a 3M-row one; the parallel
+#: collector then beats the serial one (bench/training_set_bench.py, bench/README.md).
 SHORT_JOB_FLAGS = ("-XX:TieredStopAtLevel=1", "-XX:+UseParallelGC")
 #: Use the archive if it matches this JVM and class path; say nothing if it does not.
 _ARCHIVE_FLAGS = ("-Xshare:auto", "-Xlog:cds=off", "-Xlog:cds+dynamic=off")

@@ -4,7 +4,7 @@ Spark splits a file scan into at least ``spark.default.parallelism`` tasks (set 
 shuffle partition count, 8 by default, sized for shuffles). A snapshot of a few small
 files then runs as several tiny tasks per core, and in a sync each task pays a Python
 worker hand-off and a Redis connection: packing them one task per core made the write
-job of a 100,000-entity sync 15 % faster (bench/README.md).
+job of a sync faster (figures in bench/README.md).
 """
 
 from __future__ import annotations

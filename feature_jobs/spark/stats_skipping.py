@@ -2,10 +2,10 @@
 
 Before every query on a Delta table, Delta runs a Spark job over the table's file list
 to drop files whose column statistics rule the filter out. That pays off for a selective
-filter on a non-partition column; it is pure cost (0.15-0.2 s per query in a warm
-session, seconds in a cold one) for a query that reads whole partitions - a whole-table
-training read, or a daily view's snapshot, which is exactly one ``snapshot_date``
-partition. Partition pruning does not depend on it and stays on.
+filter on a non-partition column; it is pure cost (one more Spark job per query, see
+bench/README.md) for a query that reads whole partitions - a whole-table training read,
+or a daily view's snapshot, which is exactly one ``snapshot_date`` partition. Partition
+pruning does not depend on it and stays on.
 """
 
 from __future__ import annotations

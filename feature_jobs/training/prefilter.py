@@ -2,18 +2,18 @@
 
 A spine row matches at most one offline row: its entity's row in the snapshot the as-of
 lookup chose. A spine of a million rows over 60 daily snapshots of 100,000 entities needs
-about 0.9M of the 6M offline rows, yet without a filter all 6M are shuffled to the join
-(424 MB on the benchmark). So, for a small spine, the offline scan keeps only rows whose
-64-bit hash of (keys, snapshot time) is among the spine rows' hashes, through a broadcast
-left-semi join, and only those are shuffled (65 MB). The exact equi-join follows, so a
-hash collision can only let a row through, never drop one.
+about 0.9M of the 6M offline rows, yet without a filter all 6M are shuffled to the join.
+So, for a small spine, the offline scan keeps only rows whose 64-bit hash of (keys,
+snapshot time) is among the spine rows' hashes, through a broadcast left-semi join, and
+only those are shuffled. The exact equi-join follows, so a hash collision can only let a
+row through, never drop one.
 
 Only for small spines: the broadcast is built from the spine before the offline scan can
-start and holds one hash per spine row. On the benchmark it saved about 1.5 s at 100k
-spine rows and 0.3-1.6 s at 1M, and cost 4 s and 0.5 GB at 3M (bench/README.md). And
-only for a single view: a later view's filter is built from the spine as joined to the
-views before it, so it runs those joins once more - the demo's three-view training set
-took 26-29 s with the filters instead of 19-25 s.
+start and holds one hash per spine row, so it pays on small and medium spines and costs
+time and driver memory on large ones (figures in bench/README.md). And only for a single
+view: a later view's filter is built from the spine as joined to the views before it, so
+it runs those joins once more - the demo's three-view training set was slower with the
+filters than without.
 """
 
 from __future__ import annotations

@@ -42,18 +42,18 @@ FEATURES = [f"bench_stats:{f.name}" for f in bench_stats.features]
 
 def publish(url: str, project: str, entities: int, feature_ts: datetime) -> None:
     """Publish ``entities`` rows of random doubles through the real publish steps."""
-    from feature_jobs.online import keys as K
-    from feature_jobs.online import publish as P
     from feature_jobs.online.connection import connect
+    from feature_jobs.online.keys import bucket_count, data_prefix, new_token
+    from feature_jobs.online.publish import SnapshotMeta, go_live, register
     from feature_jobs.online.writer import PartitionWriter
 
     client = connect(url)
     columns = tuple(f.name for f in bench_stats.features)
-    meta = P.SnapshotMeta(
-        token=K.new_token(feature_ts),
+    meta = SnapshotMeta(
+        token=new_token(feature_ts),
         feature_ts=feature_ts,
         snapshot_date=(feature_ts - timedelta(days=1)).date(),
-        buckets=K.bucket_count(entities),
+        buckets=bucket_count(entities),
         columns=columns,
         types=("double",) * len(columns),
         delta_version=0,
@@ -62,7 +62,7 @@ def publish(url: str, project: str, entities: int, feature_ts: datetime) -> None
         rows=entities,
         started_at=datetime.now(UTC),
     )
-    P.register(client, project, bench_stats.name, meta, timedelta(days=1))
+    register(client, project, bench_stats.name, meta, timedelta(days=1))
     rng = random.Random(1)
     batches = [
         pa.RecordBatch.from_pydict(
@@ -80,7 +80,7 @@ def publish(url: str, project: str, entities: int, feature_ts: datetime) -> None
     ]
     writer = PartitionWriter(
         url=url,
-        prefix=K.data_prefix(project, bench_stats.name, meta.token),
+        prefix=data_prefix(project, bench_stats.name, meta.token),
         buckets=meta.buckets,
         key_columns=("user_id",),
         value_columns=columns,
@@ -89,9 +89,7 @@ def publish(url: str, project: str, entities: int, feature_ts: datetime) -> None
         definition_version=bench_stats.version,
     )
     list(writer(iter(batches)))
-    assert (
-        P.go_live(client, project, bench_stats.name, meta.token, timedelta(days=1)).status == "ok"
-    )
+    assert go_live(client, project, bench_stats.name, meta.token, timedelta(days=1)).status == "ok"
     client.close()
 
 

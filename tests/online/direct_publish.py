@@ -13,10 +13,10 @@ from typing import Any
 import pyarrow as pa
 
 from feature_jobs.definitions import FeatureView
-from feature_jobs.online import keys as K
-from feature_jobs.online import publish as P
 from feature_jobs.online.codec import RowCodec, datetime_to_micros
 from feature_jobs.online.connection import Client
+from feature_jobs.online.keys import bucket_count, data_prefix, encode_entity, new_token
+from feature_jobs.online.publish import SnapshotMeta, go_live, register, write_batch
 
 
 def publish_rows(
@@ -30,16 +30,16 @@ def publish_rows(
     """Make ``rows`` the live snapshot of ``view``; return its token."""
     columns = tuple(f.name for f in view.features)
     types = tuple(view.output_type(c) for c in columns)
-    meta = P.SnapshotMeta(
-        token=K.new_token(feature_ts), feature_ts=feature_ts,
-        snapshot_date=(feature_ts - timedelta(days=1)).date(), buckets=K.bucket_count(len(rows)),
+    meta = SnapshotMeta(
+        token=new_token(feature_ts), feature_ts=feature_ts,
+        snapshot_date=(feature_ts - timedelta(days=1)).date(), buckets=bucket_count(len(rows)),
         columns=columns, types=types, delta_version=delta_version,
         definition_version=view.version, run_id="direct", rows=len(rows),
         started_at=datetime.now(UTC),
     )  # fmt: skip
     ttl = timedelta(hours=1)
-    P.register(client, project, view.name, meta, ttl)
-    fields = [K.encode_entity([row[k] for k in view.keys]) for row in rows]
+    register(client, project, view.name, meta, ttl)
+    fields = [encode_entity([row[k] for k in view.keys]) for row in rows]
     arrow_types = {"double": pa.float64(), "long": pa.int64(), "timestamp": pa.int64(),
                    "boolean": pa.bool_(), "string": pa.string()}  # fmt: skip
     columns = [
@@ -53,7 +53,7 @@ def publish_rows(
         for c, t in zip(columns, types, strict=True)
     ]
     values = RowCodec.for_types(types).encode(columns)
-    prefix = K.data_prefix(project, view.name, meta.token)
-    P.write_batch(client, prefix, meta.buckets, fields, values, 3_600_000)
-    assert P.go_live(client, project, view.name, meta.token, ttl).status == "ok"
+    prefix = data_prefix(project, view.name, meta.token)
+    write_batch(client, prefix, meta.buckets, fields, values, 3_600_000)
+    assert go_live(client, project, view.name, meta.token, ttl).status == "ok"
     return meta.token

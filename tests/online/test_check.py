@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from feature_jobs.cli import main
-from feature_jobs.online import keys as K
 from feature_jobs.online.check import check
+from feature_jobs.online.keys import data_prefix, encode_entity, key_hash
 from feature_jobs.online.publish import read_live
 from feature_jobs.online.sync import sync
 from tests.online.offline import write_snapshot
@@ -56,10 +56,10 @@ def test_check_passes_then_catches_corruption_and_alerts(
     # Corrupt one value and delete another entity behind the store's back.
     live = read_live(client, online_settings.project, "user_stats")
     assert live is not None
-    prefix = K.data_prefix(online_settings.project, "user_stats", live.meta.token)
+    prefix = data_prefix(online_settings.project, "user_stats", live.meta.token)
     for user_id, value in ((3, b'[3,1.5,"c3",null,null]'), (4, None)):
-        field = K.encode_entity([user_id])
-        bucket = f"{prefix}{K.key_hash(field) % live.meta.buckets}"
+        field = encode_entity([user_id])
+        bucket = f"{prefix}{key_hash(field) % live.meta.buckets}"
         client.hdel(bucket, field) if value is None else client.hset(bucket, field, value)
     bad = check(spark, online_settings, user_stats, D1)
     assert not bad.passed and bad.mismatches == 2 and bad.rate == pytest.approx(2 / 40)

@@ -11,8 +11,8 @@ import pytest
 
 from feature_jobs.cli import main
 from feature_jobs.errors import OnlineRequestError, PublishRefused
-from feature_jobs.online import publish as P
 from feature_jobs.online.connection import connect
+from feature_jobs.online.publish import read_live
 from feature_jobs.online.store import FeatureStore
 from feature_jobs.online.sync import sync
 from feature_jobs.settings import Settings
@@ -47,7 +47,7 @@ def rows(n: int, day: date) -> list[dict[str, object]]:
 
 def live_day(settings: Settings) -> tuple[Any, int]:
     client = connect(settings.redis_url or "")
-    live = P.read_live(client, settings.project, "user_stats")
+    live = read_live(client, settings.project, "user_stats")
     client.close()
     assert live is not None
     return live.meta.feature_ts, live.meta.rows

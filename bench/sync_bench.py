@@ -34,6 +34,8 @@ def write_offline(spark, settings, day: date, entities: int, partitions: int) ->
     """The snapshot of ``day`` in the offline layout, random doubles, ``partitions`` files."""
     from pyspark.sql import functions as F
 
+    from feature_jobs.offline import write_snapshot
+
     feature_ts = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
     frame = spark.range(entities).select(
         F.col("id").alias("user_id"),
@@ -44,13 +46,7 @@ def write_offline(spark, settings, day: date, entities: int, partitions: int) ->
         F.lit("bench").alias("run_id"),
         F.current_timestamp().alias("materialized_at"),
     )
-    (
-        frame.repartition(partitions)
-        .write.format("delta")
-        .mode("overwrite")
-        .partitionBy("snapshot_date")
-        .save(settings.offline_path(bench_stats.name))
-    )
+    write_snapshot(spark, settings, bench_stats, frame.repartition(partitions), feature_ts, "bench")
 
 
 def hset_ceiling(port: int) -> str:

@@ -67,13 +67,13 @@ def generate(root: Path, spine_sizes: list[int]) -> None:
     """Write the offline table (one Delta commit per day, as materialize does) and spines."""
     from pyspark.sql import functions as F
 
+    from feature_jobs.offline import table_may_exist, write_snapshot
     from feature_jobs.settings import Settings
     from feature_jobs.spark.session import build_spark
 
     settings = Settings.from_env({"SKEWLESS_DATA_ROOT": str(root), "SPARK_MASTER": "local[2]"})
     spark = build_spark(settings, "skewless-bench-generate")
-    table = Path(settings.offline_path(bench_view.name))
-    if not (table / "_delta_log").is_dir():
+    if not table_may_exist(settings, bench_view.name):
         for day in range(DAYS):
             logical = FIRST_DAY + timedelta(days=day)
             feature_ts = datetime(logical.year, logical.month, logical.day, tzinfo=UTC) + timedelta(
@@ -91,7 +91,7 @@ def generate(root: Path, spine_sizes: list[int]) -> None:
                 F.lit(f"bench-{day}").alias("run_id"),
                 F.lit(feature_ts).alias("materialized_at"),
             )
-            frame.write.format("delta").mode("append").partitionBy("snapshot_date").save(str(table))
+            write_snapshot(spark, settings, bench_view, frame, feature_ts, f"bench-{day}")
             print(f"offline table: day {day + 1}/{DAYS} written", flush=True)
     start_us = int(datetime(2024, 1, 2, tzinfo=UTC).timestamp() * 1_000_000)
     span_us = DAYS * 86_400 * 1_000_000

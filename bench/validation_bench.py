@@ -76,7 +76,7 @@ def main() -> None:
     import feature_jobs.materialize as mat
     from feature_jobs.definitions import load_registry
     from feature_jobs.demo.generator import generate
-    from feature_jobs.offline_store import read_snapshot
+    from feature_jobs.offline import read_snapshot
     from feature_jobs.settings import Settings
     from feature_jobs.spark.session import build_spark
     from feature_jobs.timeutil import snapshot_times

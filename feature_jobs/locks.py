@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from feature_jobs.errors import LockHeld
+from feature_jobs.offline.layout import locks_folder
 from feature_jobs.settings import Settings
 
 log = logging.getLogger("skewless.locks")
@@ -245,7 +246,7 @@ class _RedisBackend:
 
 def _backend(settings: Settings, where: Where, view: str) -> _Backend:
     if where == "data" and "://" not in settings.delta_root:
-        return _FileBackend(Path(settings.system_path("locks")))
+        return _FileBackend(locks_folder(settings))
     from feature_jobs.online.connection import online_url
 
     return _RedisBackend(online_url(settings), settings.project, view)

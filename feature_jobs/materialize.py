@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, cast
 from feature_jobs.definitions import FeatureView
 from feature_jobs.errors import SkewlessError, TimeSemanticsError, UnsafeInputError
 from feature_jobs.locks import run_lock
-from feature_jobs.offline_store import Commit, write_snapshot
+from feature_jobs.offline import Commit, with_bookkeeping, write_snapshot
 from feature_jobs.settings import Settings
 from feature_jobs.sources import check_rows, read_source
 from feature_jobs.timeutil import snapshot_times, utc_now
@@ -29,7 +29,7 @@ from feature_jobs.transform import (
 from feature_jobs.validation.gate import enforce_gate
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import SparkSession
 
 Progress = Callable[[str], None]
 _RUN_ID = re.compile(r"^[A-Za-z0-9_.:+\-]{1,128}$")
@@ -196,23 +196,6 @@ def _materialize_locked(
     finally:
         all_snapshots.unpersist()
     return results
-
-
-def with_bookkeeping(
-    snapshot: DataFrame, view: FeatureView, day: date, run_id: str, now: datetime
-) -> DataFrame:
-    """A computed snapshot (keys, features, ``feature_ts``) in the offline table's layout."""
-    from pyspark.sql import functions as F
-
-    return snapshot.select(
-        *view.keys,
-        *[f.name for f in view.features],
-        "feature_ts",
-        F.lit(day).cast("date").alias("snapshot_date"),
-        F.lit(view.version).alias("definition_version"),
-        F.lit(run_id).alias("run_id"),
-        F.lit(now).cast("timestamp").alias("materialized_at"),
-    )
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ class Settings:
 
     Attributes:
         data_root: folder holding raw source data (relative source paths resolve here).
-        delta_root: folder (or s3a:// URI) holding the Delta tables (offline, quarantine, logs).
+        delta_root: folder (or s3a:// URI) holding the Delta tables (offline, quarantine, logs),
+            laid out by :mod:`feature_jobs.offline.layout`.
         redis_url: Redis URL; None means "start the embedded redis-server".
         spark_master: Spark master URL, ``local[*]`` by default.
         project: namespace of the online keys, so several projects can share one Redis.
@@ -77,14 +78,6 @@ class Settings:
             alert_email=emails,
             shuffle_partitions=shuffle,
         )
-
-    def offline_path(self, view_name: str) -> str:
-        """Delta table holding the full snapshot history of a feature view."""
-        return f"{self.delta_root}/offline/{view_name}"
-
-    def system_path(self, table: str) -> str:
-        """Delta table of skewless' own bookkeeping (quarantine, sync log, profiles)."""
-        return f"{self.delta_root}/_skewless/{table}"
 
     def resolve_source_path(self, path: str) -> str:
         """Resolve a source path: URIs and absolute paths as given, others under data_root."""

@@ -12,6 +12,7 @@ from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 
 from feature_jobs.airflow_support.callbacks import freshness_deadline_missed
 from feature_jobs.errors import ConfigError
+from feature_jobs.offline import view_table
 from feature_jobs.settings import Settings
 
 #: The logical date a run works on: the day its data interval covers, never "now".
@@ -32,7 +33,7 @@ def offline_asset(settings: Settings, view: str) -> Asset:
     Airflow deployment would otherwise leave one of them with an inactive outlet, and
     its materialize tasks would fail before doing any work.
     """
-    path = settings.offline_path(view)
+    path = view_table(settings, view)
     uri = path if "://" in path else f"file://{path}"
     return Asset(name=f"skewless.{settings.project}.offline.{view}", uri=uri, group="skewless")
 

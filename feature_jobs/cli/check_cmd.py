@@ -6,8 +6,8 @@ import argparse
 
 from feature_jobs.cli.common import checked_run_id, say, selected_views, start_spark
 from feature_jobs.errors import UnsafeInputError
+from feature_jobs.offline import latest_snapshot_date
 from feature_jobs.online.check import check, send_check_alert
-from feature_jobs.online.offline_snapshot import latest_snapshot_date
 from feature_jobs.settings import Settings
 from feature_jobs.timeutil import parse_date
 

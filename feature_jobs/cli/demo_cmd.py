@@ -10,6 +10,7 @@ from feature_jobs.cli.common import registry, say, selected_views, start_spark
 from feature_jobs.cli.materialize_cmd import Counter, report_outcomes
 from feature_jobs.demo.showcase import build_label_training_set, publish_latest, show_lookups
 from feature_jobs.materialize import materialize_views
+from feature_jobs.offline import views_folder
 from feature_jobs.settings import Settings
 from feature_jobs.timeutil import date_range, parse_date, utc_now
 
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if code:
         return code
     rows = sum(r.rows for outcome in outcomes for r in outcome.results)
-    say(f"{rows} feature rows materialized into {settings.delta_root}/offline")
+    say(f"{rows} feature rows materialized into {views_folder(settings)}")
     reg = registry(settings)
     say(f"publishing the snapshots of {end} to Redis ...")
     publish_latest(spark, settings, reg, end, say)

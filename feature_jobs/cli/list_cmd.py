@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from feature_jobs.cli.common import registry, say, start_spark
 from feature_jobs.definitions.types import format_duration
-from feature_jobs.offline_store import last_snapshot_date
+from feature_jobs.offline import last_snapshot_date, table_may_exist
 from feature_jobs.settings import Settings
 
 
@@ -25,9 +24,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     reg = registry(settings)
     views = [reg.views[name] for name in sorted(reg.views)]
     # Spark starts only when there is a table to read: listing fresh definitions is instant.
-    remote = "://" in settings.delta_root
     spark = None
-    if remote or any(Path(settings.offline_path(v.name), "_delta_log").is_dir() for v in views):
+    if any(table_may_exist(settings, v.name) for v in views):
         spark = start_spark(settings, "skewless-list")
     header = ("view", "version", "owner", "cadence", "max_age", "on_stale", "features", "last_date")
     rows = [header]

@@ -6,7 +6,7 @@ import argparse
 
 from feature_jobs.cli.common import say, selected_views, start_spark
 from feature_jobs.errors import UnsafeInputError
-from feature_jobs.retention import DEFAULT_RETAIN_HOURS, guarded_vacuum
+from feature_jobs.offline import DEFAULT_RETAIN_HOURS, guarded_vacuum
 from feature_jobs.settings import Settings
 
 

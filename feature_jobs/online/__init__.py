@@ -2,18 +2,18 @@
 
 Public entry points::
 
-    from feature_jobs.online import FeatureStore, read_sync_log  # imported lazily
+    from feature_jobs.online import FeatureStore  # imported lazily
     from feature_jobs.online.sync import sync
     from feature_jobs.online.check import check
 
 - ``sync(spark, settings, view, day)``: publish the snapshot of a view and date, atomically.
 - ``FeatureStore(settings).get_online_features(features, entity_rows)``: serving reads.
-- ``read_sync_log(spark, settings, view=None)``: the publishes, for as-known training.
 - ``check(spark, settings, view, day)``: compare what Redis serves with Delta.
 
 Modules: ``keys`` (key layout, entity encoding), ``codec`` (value encoding), ``scripts``
 (Lua), ``publish`` (register / write / go-live / retire), ``writer`` (executor side),
-``offline_snapshot`` (pinning the Delta snapshot), ``connection`` and ``embedded``.
+``connection`` and ``embedded``. The Delta side (the snapshot a sync reads, the sync log
+it appends to) is :mod:`feature_jobs.offline`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ _EXPORTS = {
     "FeatureStore": "feature_jobs.online.store",
     "OnlineResponse": "feature_jobs.online.response",
     "SyncResult": "feature_jobs.online.sync",
-    "read_sync_log": "feature_jobs.online.sync_log",
 }
 
 __all__ = sorted(_EXPORTS)

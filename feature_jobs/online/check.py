@@ -18,15 +18,15 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from feature_jobs.definitions import FeatureView
-from feature_jobs.online import keys as K
-from feature_jobs.online.codec import RowCodec
-from feature_jobs.online.connection import Client, connect, online_url, redis_errors
-from feature_jobs.online.offline_snapshot import (
+from feature_jobs.offline import (
     OfflineSnapshot,
     open_snapshot,
     require_publishable,
     snapshot_stats,
 )
+from feature_jobs.online import keys as K
+from feature_jobs.online.codec import RowCodec
+from feature_jobs.online.connection import Client, connect, online_url, redis_errors
 from feature_jobs.online.publish import LivePointer, read_live
 from feature_jobs.online.scripts import READ
 from feature_jobs.settings import Settings

@@ -23,18 +23,20 @@ from typing import TYPE_CHECKING
 from feature_jobs.definitions import FeatureView
 from feature_jobs.errors import OnlineStoreError
 from feature_jobs.locks import run_lock
-from feature_jobs.online import keys as K
-from feature_jobs.online import publish as P
-from feature_jobs.online.connection import JOB_RETRY, Client, connect, online_url, redis_errors
-from feature_jobs.online.guards import alert_on_failure, check_shrink
-from feature_jobs.online.offline_snapshot import (
+from feature_jobs.offline import (
     OfflineSnapshot,
+    SyncLogEntry,
+    append_sync_log,
+    has_entry,
     open_snapshot,
     require_publishable,
     require_unique_keys,
     snapshot_stats,
 )
-from feature_jobs.online.sync_log import SyncLogEntry, append_sync_log, has_entry
+from feature_jobs.online import keys as K
+from feature_jobs.online import publish as P
+from feature_jobs.online.connection import JOB_RETRY, Client, connect, online_url, redis_errors
+from feature_jobs.online.guards import alert_on_failure, check_shrink
 from feature_jobs.online.writer import RESULT_SCHEMA, PartitionWriter
 from feature_jobs.settings import Settings
 from feature_jobs.spark.task_errors import raise_task_error
@@ -190,7 +192,7 @@ def _sync_locked(
         if outcome.status == "incomplete":  # fewer entities stored than rows written
             P.retire(client, project, name, meta.token, timedelta(0))
             # Rows repeating a key overwrite each other in Redis: the table is at fault.
-            require_unique_keys(view, day, snapshot, settings.offline_path(name))
+            require_unique_keys(view, day, snapshot)
             # Otherwise Redis lost some of it (a restart without persistence, an eviction).
             raise OnlineStoreError(
                 f"snapshot {meta.token} of {name} is incomplete in Redis ({outcome.detail}): "

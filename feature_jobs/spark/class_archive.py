@@ -80,8 +80,7 @@ def run_workload() -> None:
     from feature_jobs.definitions import Entity, Feature, FeatureView, Source
     from feature_jobs.definitions.registry import build_registry
     from feature_jobs.definitions.service import FeatureRef
-    from feature_jobs.materialize import with_bookkeeping
-    from feature_jobs.offline_store import write_snapshot
+    from feature_jobs.offline import with_bookkeeping, write_snapshot
     from feature_jobs.settings import Settings
     from feature_jobs.spark.session import build_spark
     from feature_jobs.training.job import build_training_set

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from feature_jobs.errors import TrainingSetError
+from feature_jobs.offline import pin_version, read_version, sync_log_table, view_table
 from feature_jobs.settings import Settings
 from feature_jobs.training.as_known import Publication, publications
 from feature_jobs.training.manifest import Pins
-from feature_jobs.training.offline_reads import current_version, read_version
 from feature_jobs.training.request import TrainingSetRequest, ViewRequest
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ class PinnedInputs:
     sync_log: tuple[str, int] | None  # (path, version) read (as-known)
     publications: dict[str, list[Publication]]
     latest_reads: list[tuple[ViewRequest, DataFrame]]  # what a naive join would read
-    version_reader: Callable[[str, str, int], DataFrame]
+    version_reader: Callable[[str, int], DataFrame]  # (view, version) -> its table then
 
     def describe(self) -> str:
         """One progress line naming what was pinned."""
@@ -58,7 +58,8 @@ def pin_inputs(
     # published (as-known) versions may have been, so their files are checked.
     check_files = pins is not None or request.mode == "as-known"
 
-    def reader(view: str, path: str, version: int) -> DataFrame:
+    def reader(view: str, version: int) -> DataFrame:
+        path = view_table(settings, view)
         if (path, version) not in cache:
             cache[(path, version)] = read_version(
                 spark, path, version, f"view {view}", check_files=check_files
@@ -68,29 +69,25 @@ def pin_inputs(
     offline: dict[str, tuple[str, int]] = {}
     latest: list[tuple[ViewRequest, DataFrame]] = []
     for view in views:
-        name, path = view.view.name, settings.offline_path(view.view.name)
+        name, path = view.view.name, view_table(settings, view.view.name)
         if request.mode == "event-time":
-            version = (
-                pins.view_versions[name] if pins else current_version(spark, path, f"view {name}")
-            )
+            version = pins.view_versions[name] if pins else pin_version(spark, path, f"view {name}")
             offline[name] = (path, version)
-            latest.append((view, reader(name, path, version)))
+            latest.append((view, reader(name, version)))
         else:
             try:
-                version = current_version(spark, path, f"view {name}")
+                version = pin_version(spark, path, f"view {name}")
             except TrainingSetError:
                 continue  # never materialized: no leakage to count for it
             latest.append((view, read_version(spark, path, version, name, check_files=False)))
     sync_log = None
     pubs: dict[str, list[Publication]] = {}
     if request.mode == "as-known":
-        path = settings.system_path("sync_log")
+        path = sync_log_table(settings)
         if pins is not None and pins.sync_log_version is not None:
             version = pins.sync_log_version
         else:
-            version = current_version(
-                spark, path, "sync log (as-known mode needs published snapshots)"
-            )
+            version = pin_version(spark, path, "sync log (as-known mode needs published snapshots)")
         log = read_version(spark, path, version, "sync log")
         sync_log = (path, version)
         pubs = {v.view.name: publications(log, settings.project, v.view.name) for v in views}

@@ -127,7 +127,7 @@ def _build(
 
     staged = staging_path(request.output)
     try:
-        observation, joined = _join(spark, settings, source, views, request, inputs)
+        observation, joined = _join(spark, source, views, request, inputs)
 
         def write() -> None:
             joined.write.format(request.output_format).mode("errorifexists").save(str(staged))
@@ -176,7 +176,6 @@ def _build(
 
 def _join(
     spark: SparkSession,
-    settings: Settings,
     source: SpineSource,
     views: list[ViewRequest],
     request: TrainingSetRequest,
@@ -194,14 +193,14 @@ def _join(
         df = df.withColumn(ROW_ID, F.monotonically_increasing_id())
         spine_partitions = df.rdd.getNumPartitions()
     for view in views:
-        name, path = view.view.name, settings.offline_path(view.view.name)
+        name = view.view.name
         if request.mode == "event-time":
-            offline = inputs.version_reader(name, path, inputs.offline[name][1])
+            offline = inputs.version_reader(name, inputs.offline[name][1])
             df = event_time_join(df, ts, view, offline, prefilter)
         else:
 
-            def read(version: int, name: str = name, path: str = path) -> DataFrame:
-                return inputs.version_reader(name, path, version)
+            def read(version: int, name: str = name) -> DataFrame:
+                return inputs.version_reader(name, version)
 
             df = as_known_join(spark, df, ts, view, inputs.publications[name], read)
     if request.keep_spine_order:

@@ -162,10 +162,8 @@ def _parsed_timestamp(raw: DataFrame, timestamp_column: str) -> Column:
 def _read(
     spark: SparkSession, path: Path, fmt: str, ts: str, key_types: Mapping[str, str]
 ) -> DataFrame:
-    if fmt == "delta":
-        return spark.read.format("delta").load(str(path))
-    if fmt == "parquet":
-        return spark.read.parquet(str(path))
+    if fmt in ("delta", "parquet"):
+        return spark.read.format(fmt).load(str(path))
     if fmt != "csv":
         raise TrainingSetError(f"--spine-format {fmt!r} is unknown; use parquet, csv or delta")
     # Infer the label columns' types, but keep the timestamp as text (so a missing offset

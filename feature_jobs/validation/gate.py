@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from feature_jobs.alerts import Alert, send_alert
 from feature_jobs.definitions import FeatureView
 from feature_jobs.errors import ValidationFailed
+from feature_jobs.offline.quarantine import BatchKey, report_location
 from feature_jobs.settings import Settings
 from feature_jobs.timeutil import logical_date, require_utc, utc_now
 from feature_jobs.validation import batch
@@ -37,13 +38,7 @@ from feature_jobs.validation.contract import NUMERIC, view_contract
 from feature_jobs.validation.findings import Finding, from_pandera_errors, pandera_errors
 from feature_jobs.validation.guard import validation_required
 from feature_jobs.validation.profile import ProfileKey, read_baseline, write_profile
-from feature_jobs.validation.quarantine import (
-    BatchKey,
-    report_location,
-    with_samples,
-    write_report,
-    write_rows,
-)
+from feature_jobs.validation.quarantine import with_samples, write_report, write_rows
 from feature_jobs.validation.rules import Rule
 from feature_jobs.validation.scan import Scan, scan
 

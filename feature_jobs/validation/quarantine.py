@@ -1,27 +1,23 @@
-"""Quarantine: a failed batch and its machine-readable report, kept in Delta.
+"""Quarantine: which rows each finding is about, sampled for the report and flagged.
 
-Two append-only tables under ``<delta_root>/_skewless/``:
-
-* ``quarantine``: the report, one row per failed (or warning) check of a gate run:
-  ``gate_id, run_id, view, snapshot_date, feature_ts, definition_version, check, column,
-  kind, blocking, failing_rows, total_rows, observed, baseline, threshold, message,
-  sample`` (up to ``SAMPLE_ROWS`` failing rows as JSON), ``quarantined_at``.
-* ``quarantine_rows``: the whole batch, each row as JSON (any view's layout fits) with
-  ``failed_checks``, the row checks that row breaks (empty for rows that only share the
-  batch's fate). Written by the executors; nothing is collected.
-
-Find a run's report with ``SELECT * FROM delta.`<...>/quarantine` WHERE gate_id = '<id>'``.
+The report (one row per finding, with up to ``SAMPLE_ROWS`` failing rows as JSON) and a
+refused batch (every row as JSON with the row checks it breaks) are kept in the offline
+store's quarantine tables (:mod:`feature_jobs.offline.quarantine`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from feature_jobs.offline.quarantine import (
+    BatchKey,
+    ReportedCheck,
+    append_batch_rows,
+    append_report,
+)
 from feature_jobs.settings import Settings
-from feature_jobs.validation.delta_append import append
 from feature_jobs.validation.findings import Finding
 from feature_jobs.validation.rules import Rule
 
@@ -29,29 +25,6 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
 SAMPLE_ROWS = 10
-REPORT_DDL = (
-    "gate_id STRING, run_id STRING, view STRING, snapshot_date DATE, feature_ts TIMESTAMP, "
-    "definition_version STRING, check STRING, column STRING, kind STRING, blocking BOOLEAN, "
-    "failing_rows BIGINT, total_rows BIGINT, observed DOUBLE, baseline DOUBLE, "
-    "threshold DOUBLE, message STRING, sample ARRAY<STRING>, quarantined_at TIMESTAMP"
-)
-
-
-@dataclass(frozen=True)
-class BatchKey:
-    """Which batch a gate run judged."""
-
-    gate_id: str
-    run_id: str
-    view: str
-    snapshot_date: date
-    feature_ts: datetime
-    definition_version: str
-
-
-def report_location(settings: Settings, gate_id: str) -> str:
-    """Where a gate run's report is, as a filter a person can paste into Spark SQL."""
-    return f"{settings.system_path('quarantine')} where gate_id='{gate_id}'"
 
 
 def row_json(df: DataFrame) -> Column:
@@ -107,30 +80,23 @@ def write_report(
     quarantined_at: datetime,
 ) -> None:
     """Append the report rows of one gate run (one Delta commit)."""
-    rows = [
-        (
-            key.gate_id,
-            key.run_id,
-            key.view,
-            key.snapshot_date,
-            key.feature_ts,
-            key.definition_version,
-            f.check,
-            f.column,
-            f.kind,
-            f.blocking,
-            f.failing_rows,
-            f.total_rows,
-            f.observed,
-            f.baseline,
-            f.threshold,
-            f.message,
-            list(f.sample),
-            quarantined_at,
+    checks = [
+        ReportedCheck(
+            check=f.check,
+            column=f.column,
+            kind=f.kind,
+            blocking=f.blocking,
+            failing_rows=f.failing_rows,
+            total_rows=f.total_rows,
+            observed=f.observed,
+            baseline=f.baseline,
+            threshold=f.threshold,
+            message=f.message,
+            sample=f.sample,
         )
         for f in findings
     ]
-    append(spark.createDataFrame(rows, REPORT_DDL), settings.system_path("quarantine"))
+    append_report(spark, settings, key, checks, quarantined_at)
 
 
 def write_rows(
@@ -150,14 +116,5 @@ def write_rows(
         if predicate is not None and finding.blocking:
             flags.append(F.when(predicate, F.lit(finding.name)))
     failed = F.array_compact(F.array(*flags)) if flags else F.array().cast("array<string>")
-    rows = df.select(
-        F.lit(key.gate_id).alias("gate_id"),
-        F.lit(key.run_id).alias("run_id"),
-        F.lit(key.view).alias("view"),
-        F.lit(key.snapshot_date).cast("date").alias("snapshot_date"),
-        F.lit(key.feature_ts).cast("timestamp").alias("feature_ts"),
-        row_json(df).alias("row"),
-        failed.alias("failed_checks"),
-        F.lit(quarantined_at).cast("timestamp").alias("quarantined_at"),
-    )
-    append(rows, settings.system_path("quarantine_rows"), partition_by=["view"])
+    rows = df.select(row_json(df).alias("row"), failed.alias("failed_checks"))
+    append_batch_rows(settings, key, rows, quarantined_at)

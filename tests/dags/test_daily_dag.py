@@ -23,6 +23,7 @@ import pytest
 from feature_jobs.definitions import load_registry
 from feature_jobs.demo import generate
 from feature_jobs.demo.generator import TRANSACTIONS_SCHEMA
+from feature_jobs.offline import view_table
 from feature_jobs.online.connection import connect
 from feature_jobs.online.publish import read_live
 from feature_jobs.settings import Settings
@@ -61,7 +62,7 @@ def _inject_lowercase_country(data_root: Path, day: date) -> None:
 
 
 def _snapshots(spark: Any, settings: Settings, view: str) -> list[datetime]:
-    frame = spark.read.format("delta").load(settings.offline_path(view))
+    frame = spark.read.format("delta").load(view_table(settings, view))
     rows = frame.select("feature_ts").distinct().orderBy("feature_ts").collect()
     return [r["feature_ts"].replace(tzinfo=UTC) for r in rows]
 

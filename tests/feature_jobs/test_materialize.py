@@ -10,7 +10,7 @@ import pytest
 
 from feature_jobs.errors import SourceDataError, TimeSemanticsError
 from feature_jobs.materialize import materialize
-from feature_jobs.offline_store import read_offline
+from feature_jobs.offline import read_offline, view_table
 from feature_jobs.settings import Settings
 from tests.feature_jobs.tiny_domain import event, tx_source, user_view, utc, write_events
 
@@ -148,7 +148,7 @@ def test_a_date_that_is_not_over_is_refused(spark, settings: Settings) -> None:
     write_events(settings.data_root, [event("t1", 1, 1.0, C - timedelta(hours=1))])
     with pytest.raises(TimeSemanticsError, match="in the future"):
         materialize(spark, settings, view, DAY, now=C - timedelta(seconds=1))
-    assert not Path(settings.offline_path(view.name)).exists()
+    assert not Path(view_table(settings, view.name)).exists()
 
 
 def test_naive_timestamps_are_rejected_unless_declared_utc(spark, settings: Settings) -> None:
@@ -164,7 +164,7 @@ def test_naive_timestamps_are_rejected_unless_declared_utc(spark, settings: Sett
         SourceDataError, match=r"'event_ts'.*without a time zone.*naive_timestamps='utc'"
     ):
         materialize(spark, settings, strict, DAY, now=NOW)
-    assert not Path(settings.offline_path(strict.name)).exists()
+    assert not Path(view_table(settings, strict.name)).exists()
 
     lenient = user_view(source=tx_source(naive_timestamps="utc"))
     [result] = materialize(spark, settings, lenient, DAY, now=NOW)
@@ -203,7 +203,7 @@ def test_bad_source_data_fails_with_one_line_and_writes_nothing(
     with pytest.raises(SourceDataError, match=message) as caught:
         materialize(spark, settings, view, DAY, now=NOW)
     assert "\n" not in str(caught.value)
-    assert not Path(settings.offline_path(view.name)).exists()
+    assert not Path(view_table(settings, view.name)).exists()
 
 
 def test_missing_source_folder_is_a_clear_error(spark, settings: Settings) -> None:
@@ -253,4 +253,4 @@ def test_expression_on_an_unknown_column_fails_before_any_write(spark, settings:
     write_events(settings.data_root, [event("t1", 1, 1.0, C - timedelta(hours=1))])
     with pytest.raises(DefinitionError, match=r"feature view user_stats: .*merchant_id"):
         materialize(spark, settings, view, DAY, now=NOW)
-    assert not Path(settings.offline_path(view.name)).exists()
+    assert not Path(view_table(settings, view.name)).exists()

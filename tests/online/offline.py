@@ -10,6 +10,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
 from feature_jobs.definitions import FeatureView
+from feature_jobs.offline import view_table
 from feature_jobs.settings import Settings
 
 _SPARK = {
@@ -62,7 +63,7 @@ def write_snapshot(
         (*(row.get(c) for c in columns), feature_ts, day, version, "test-run", now) for row in rows
     ]
     frame = spark.createDataFrame(data, offline_schema(view)).repartition(partitions)
-    path = settings.offline_path(view.name)
+    path = view_table(settings, view.name)
     writer = frame.write.format("delta")
     if DeltaTable.isDeltaTable(spark, path):
         stamp = feature_ts.strftime("%Y-%m-%d %H:%M:%S")
@@ -70,5 +71,5 @@ def write_snapshot(
     else:
         writer = writer.mode("append").partitionBy("snapshot_date")
     writer.save(path)
-    table = DeltaTable.forPath(spark, settings.offline_path(view.name))
+    table = DeltaTable.forPath(spark, view_table(settings, view.name))
     return int(table.history(1).collect()[0]["version"])

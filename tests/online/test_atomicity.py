@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from feature_jobs.offline import read_sync_log
 from feature_jobs.online import keys as K
 from feature_jobs.online import publish as P
 from feature_jobs.online.store import FeatureStore
 from feature_jobs.online.sync import sync
-from feature_jobs.online.sync_log import read_sync_log
 from feature_jobs.serving_rule import Status
 from tests.online.conftest import Clock
 from tests.online.offline import snapshot_ts, write_snapshot

@@ -9,11 +9,11 @@ import pyarrow as pa
 import pytest
 
 from feature_jobs.errors import PublishRefused
+from feature_jobs.offline import read_sync_log
 from feature_jobs.online import keys as K
 from feature_jobs.online import publish as P
 from feature_jobs.online.codec import RowCodec
 from feature_jobs.online.sync import reconcile_sync_log, sync
-from feature_jobs.online.sync_log import read_sync_log
 from feature_jobs.serving_rule import Status
 from tests.online.offline import snapshot_ts, write_snapshot
 from tests.online.views import user_stats
@@ -172,7 +172,7 @@ def test_sync_log_rows_keep_exact_utc_instants_and_the_table_skips_statistics(
 ):
     from dataclasses import astuple
 
-    from feature_jobs.online.sync_log import TABLE, SyncLogEntry, append_sync_log
+    from feature_jobs.offline import SyncLogEntry, append_sync_log, sync_log_table
 
     entry = SyncLogEntry(
         project=online_settings.project, view="odd_view", snapshot_date=date(2024, 3, 30),
@@ -187,7 +187,7 @@ def test_sync_log_rows_keep_exact_utc_instants_and_the_table_skips_statistics(
     assert len(logged) == 2
     expected = [v.replace(tzinfo=None) if isinstance(v, datetime) else v for v in astuple(entry)]
     assert list(logged[0]) == expected  # the session is UTC: naive values are UTC instants
-    path = online_settings.system_path(TABLE)
+    path = sync_log_table(online_settings)
     properties = {
         r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES delta.`{path}`").collect()
     }

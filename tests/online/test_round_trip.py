@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from pyspark.sql import functions as F
 
+from feature_jobs.offline import read_sync_log, view_table
 from feature_jobs.online.sync import sync
-from feature_jobs.online.sync_log import read_sync_log
 from feature_jobs.serving_rule import Status
 from tests.online.offline import snapshot_ts, write_snapshot
 from tests.online.views import user_stats, user_stats_reject, user_stats_serve
@@ -51,7 +51,7 @@ def test_every_entity_reads_back_equal_to_delta(spark, online_settings, store_fa
     # Expected values come from Delta itself (the small test table, read back).
     offline = (
         spark.read.format("delta")
-        .load(online_settings.offline_path("user_stats"))
+        .load(view_table(online_settings, "user_stats"))
         .select("user_id", *(F.col(f.name) for f in user_stats.features))
         .withColumn("ts_us", F.unix_micros("last_event_ts"))
         .collect()

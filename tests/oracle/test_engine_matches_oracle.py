@@ -15,7 +15,7 @@ import pytest
 from feature_jobs.definitions import load_registry
 from feature_jobs.demo.generator import generate
 from feature_jobs.materialize import materialize_range
-from feature_jobs.offline_store import read_offline
+from feature_jobs.offline import read_offline
 from feature_jobs.settings import Settings
 from feature_jobs.timeutil import day_start
 from tests.oracle import snapshot_oracle

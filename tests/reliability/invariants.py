@@ -21,6 +21,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from feature_jobs.definitions import FeatureView, load_registry
+from feature_jobs.offline import view_table
 from feature_jobs.online import keys as K
 from feature_jobs.online import publish as P
 from feature_jobs.online.connection import Client
@@ -41,7 +42,7 @@ def offline_values(spark: SparkSession, settings: Settings, view: FeatureView, d
     """``{user: values}`` of the stored snapshot of ``day``; fails on a duplicated entity."""
     rows = (
         spark.read.format("delta")
-        .load(settings.offline_path(view.name))
+        .load(view_table(settings, view.name))
         .where(F.col("snapshot_date") == F.lit(day))
         .toPandas()
     )
@@ -96,7 +97,7 @@ def commits_per_run(spark: SparkSession, settings: Settings, view: FeatureView) 
     """Invariant 4's evidence: how many offline commits each (snapshot, run) made."""
     from delta.tables import DeltaTable
 
-    history = DeltaTable.forPath(spark, settings.offline_path(view.name)).history()
+    history = DeltaTable.forPath(spark, view_table(settings, view.name)).history()
     counts: Counter[Any] = Counter()
     for row in history.select("userMetadata").collect():
         if row["userMetadata"]:

@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from feature_jobs.errors import LockHeld, OfflineStoreError
 from feature_jobs.locks import run_lock
 from feature_jobs.materialize import materialize_range
+from feature_jobs.offline import locks_folder, profiles_table, view_table
 from feature_jobs.settings import Settings
 from tests.reliability.history import D3, snapshot_time
 from tests.reliability.invariants import USER_STATS
@@ -27,7 +28,7 @@ DAY = date(2024, 3, 1)
 
 
 def _profile_statuses(spark: SparkSession, settings: Settings, day: date) -> list[str]:
-    profiles = spark.read.format("delta").load(settings.system_path("profiles"))
+    profiles = spark.read.format("delta").load(profiles_table(settings))
     rows = profiles.where(
         (F.col("view") == USER_STATS.name)
         & (F.unix_micros("feature_ts") == F.lit(int(snapshot_time(day).timestamp() * 1e6)))
@@ -37,7 +38,7 @@ def _profile_statuses(spark: SparkSession, settings: Settings, day: date) -> lis
 
 def test_failed_commit_leaves_no_passed_profile(spark: SparkSession, warehouse: Settings) -> None:
     """The data files of D3 cannot be written (its partition folder is a regular file)."""
-    table = Path(warehouse.offline_path(USER_STATS.name))
+    table = Path(view_table(warehouse, USER_STATS.name))
     blocker = table / f"snapshot_date={D3}"
     blocker.write_text("not a folder")
 
@@ -57,7 +58,7 @@ def test_failed_commit_leaves_no_passed_profile(spark: SparkSession, warehouse: 
 
 
 def _lock_file(settings: Settings) -> Path:
-    path = Path(settings.system_path("locks")) / "materialize" / "v" / f"{DAY}.lock"
+    path = locks_folder(settings) / "materialize" / "v" / f"{DAY}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -14,9 +14,9 @@ import pytest
 
 from feature_jobs.errors import LockHeld
 from feature_jobs.materialize import materialize
+from feature_jobs.offline import read_sync_log
 from feature_jobs.online import keys as K
 from feature_jobs.online.sync import sync
-from feature_jobs.online.sync_log import read_sync_log
 from tests.reliability.history import D2, D3, oracle_snapshot, served_values, snapshot_time
 from tests.reliability.invariants import (
     USER_STATS,

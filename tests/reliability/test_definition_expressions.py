@@ -21,6 +21,7 @@ from feature_jobs.definitions.types import SPARK_TYPES
 from feature_jobs.errors import DefinitionError
 from feature_jobs.expression_guard import check_planned_expressions
 from feature_jobs.materialize import materialize_range
+from feature_jobs.offline import view_table
 from feature_jobs.settings import Settings
 from feature_jobs.transform import check_expressions
 from tests.feature_jobs.tiny_domain import event, tx_source, user_view, utc, write_events
@@ -78,7 +79,7 @@ def test_a_subquery_over_a_file_is_refused_and_the_file_never_stored(
         f"(reading text.`{path}`) {SUBQUERY_FIX}"
     )
     assert _files_holding(settings.data_root, secret) == []
-    assert not Path(settings.offline_path("leaky")).exists()
+    assert not Path(view_table(settings, "leaky")).exists()
 
 
 def _refusals(secret: Path) -> list[tuple[str, dict[str, Any], str]]:

@@ -18,6 +18,7 @@ from pyspark.sql import SparkSession
 from feature_jobs.cli import main
 from feature_jobs.errors import OfflineStoreError
 from feature_jobs.materialize import materialize_range
+from feature_jobs.offline import view_table
 from feature_jobs.online.sync import sync
 from feature_jobs.settings import Settings
 from feature_jobs.spark.jvm_errors import delta_errors, diagnose
@@ -31,7 +32,7 @@ WRITING_D3 = "feature view user_stats: writing the snapshot at 2024-03-04T00:00:
 
 
 def _table(settings: Settings) -> Path:
-    return Path(settings.offline_path(USER_STATS.name))
+    return Path(view_table(settings, USER_STATS.name))
 
 
 def _corrupt_latest_commit(settings: Settings, keep_crc: bool) -> Path:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from feature_jobs.materialize import materialize
+from feature_jobs.offline import locks_folder, view_table
 from feature_jobs.online import publish as P
 from feature_jobs.online.sync import sync
 from tests.reliability.history import D1, D2, D3, oracle_snapshot, served_values, snapshot_time
@@ -35,7 +36,7 @@ def _kill_materialize_at(point: str, settings, tmp_path: Path) -> int:  # type: 
     args = [point, str(marker), "--", "materialize", "--view", "user_stats"]
     args += ["--date", D3.isoformat(), "--run-id", point]
     process = start(args, cli_env(settings), log, module="tests.reliability.crashing_job")
-    partition = Path(settings.offline_path("user_stats")) / f"snapshot_date={D3}"
+    partition = Path(view_table(settings, "user_stats")) / f"snapshot_date={D3}"
 
     def reached() -> bool:
         # during_write: also wait for the writer to have opened its data file.
@@ -47,7 +48,7 @@ def _kill_materialize_at(point: str, settings, tmp_path: Path) -> int:  # type: 
 
 def test_driver_killed_during_the_write_then_after_the_commit(spark, warehouse, client, tmp_path):
     settings, view = warehouse, USER_STATS
-    table = Path(settings.offline_path(view.name))
+    table = Path(view_table(settings, view.name))
     sync(spark, settings, view, D2, run_id="sync-d2")
     expected = {D2: offline_values(spark, settings, view, D2)}
     expected[D3] = served_values(oracle_snapshot(settings.data_root, view, D3), view)
@@ -69,7 +70,7 @@ def test_driver_killed_during_the_write_then_after_the_commit(spark, warehouse, 
         assert_offline_equals_recomputation(spark, settings, view, D3)
         live = P.read_live(client, settings.project, view.name)
         assert live is not None and live.meta.feature_ts == snapshot_time(D2)
-        lock = Path(settings.system_path("locks")) / "materialize" / "user_stats" / f"{D3}.lock"
+        lock = locks_folder(settings) / "materialize" / "user_stats" / f"{D3}.lock"
         assert json.loads(lock.read_text())["run_id"] == "after_commit"
 
         # 3. The re-run takes the dead run's lock over and converges; the sync publishes.

@@ -20,6 +20,7 @@ import redis
 from feature_jobs.errors import LockHeld, TimeSemanticsError
 from feature_jobs.locks import Where, run_lock
 from feature_jobs.materialize import materialize_range
+from feature_jobs.offline import locks_folder
 from feature_jobs.online.sync import sync
 from feature_jobs.settings import Settings
 from tests.reliability.invariants import USER_STATS, sent_alerts
@@ -52,7 +53,7 @@ def _plant(settings: Settings, where: Where, key_day: date, record: dict[str, ob
     """Leave a lock record as a crashed or foreign run would have left it."""
     text = json.dumps(record)
     if where == "data":
-        path = Path(settings.system_path("locks")) / "materialize" / "v" / f"{key_day}.lock"
+        path = locks_folder(settings) / "materialize" / "v" / f"{key_day}.lock"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     else:

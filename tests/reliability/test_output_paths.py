@@ -15,6 +15,7 @@ from pyspark.sql import SparkSession
 from feature_jobs.airflow_support.training_conf import check_training_conf
 from feature_jobs.cli import main
 from feature_jobs.errors import UnsafeInputError
+from feature_jobs.offline import view_table, views_folder
 from feature_jobs.settings import Settings
 from tests.reliability.history import write_spine
 from tests.reliability.invariants import REGISTRY
@@ -56,7 +57,7 @@ def test_overwrite_never_deletes_what_skewless_owns_or_reads(
 ) -> None:
     root = cli.data_root
     spine = root / "spines" / "s.parquet"
-    table = Path(cli.offline_path("user_stats"))
+    table = Path(view_table(cli, "user_stats"))
     (root / "redis").mkdir()
     (root / "redis" / "server.json").write_text("{}")
     foreign = root / "elsewhere" / "table"  # a Delta table that is not a training set
@@ -73,7 +74,7 @@ def test_overwrite_never_deletes_what_skewless_owns_or_reads(
 
     cases = {
         str(table): "is inside the Delta warehouse",
-        str(Path(cli.delta_root) / "offline"): "is inside the Delta warehouse",
+        views_folder(cli): "is inside the Delta warehouse",
         str(root / "raw"): "is the raw data folder",
         str(root / "redis"): "is the embedded Redis folder",
         str(foreign): "is or is inside the Delta table",
@@ -111,10 +112,10 @@ def test_overwrite_never_deletes_what_skewless_owns_or_reads(
 def test_airflow_form_output_follows_the_same_rule(cli: Settings) -> None:
     root = cli.data_root
     # training_sets/ is a link into the warehouse: the form's output would land there.
-    (root / "training_sets").symlink_to(Path(cli.delta_root) / "offline")
+    (root / "training_sets").symlink_to(views_folder(cli))
     conf = {"feature_service": "fraud", "spine": "spines/s.parquet", "mode": "event-time",
             "output_name": "fresh"}  # fmt: skip
     with pytest.raises(UnsafeInputError, match="is inside the Delta warehouse") as info:
         check_training_conf(conf, cli, REGISTRY)
     assert str(info.value).startswith("output_name 'fresh': ")
-    assert not (Path(cli.delta_root) / "offline" / "fresh").exists()
+    assert not (Path(views_folder(cli)) / "fresh").exists()

@@ -18,10 +18,10 @@ import pytest
 import redis
 
 from feature_jobs.errors import OnlineStoreError
+from feature_jobs.offline import read_sync_log
 from feature_jobs.online import keys as K
 from feature_jobs.online import publish as P
 from feature_jobs.online.sync import sync
-from feature_jobs.online.sync_log import read_sync_log
 from feature_jobs.settings import Settings
 from tests.reliability.history import D1, D2, snapshot_time
 from tests.reliability.invariants import (

@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 
 from feature_jobs.errors import OfflineStoreError
 from feature_jobs.materialize import materialize_range
+from feature_jobs.offline import view_table
 from feature_jobs.online import publish as P
 from feature_jobs.online.connection import Client
 from feature_jobs.online.sync import sync
@@ -42,7 +43,7 @@ def _drop_removes(table: Path) -> int:
 def test_repeated_keys_are_named_and_nothing_is_published(
     spark: SparkSession, warehouse: Settings, client: Client
 ) -> None:
-    table = Path(warehouse.offline_path(USER_STATS.name))
+    table = Path(view_table(warehouse, USER_STATS.name))
     [again] = materialize_range(spark, warehouse, USER_STATS, [D2], run_id="again")
     assert again.delta_version == 2
     assert _drop_removes(table) > 0

@@ -11,6 +11,7 @@ from pyspark.sql import types as T
 
 from feature_jobs.definitions import FeatureRef, FeatureView, build_registry
 from feature_jobs.definitions.registry import Registry
+from feature_jobs.offline import SyncLogEntry, append_sync_log, last_commit, view_table
 from feature_jobs.settings import Settings
 from feature_jobs.timeutil import logical_date
 from feature_jobs.training import TrainingSetRequest, TrainingSetResult, build_training_set
@@ -77,7 +78,7 @@ def write_offline(
     spark: SparkSession, settings: Settings, view: FeatureView, snapshots: dict[datetime, Snapshot]
 ) -> int:
     """Append snapshots to ``offline/<view>`` in one Delta commit; returns its version."""
-    path = settings.offline_path(view.name)
+    path = view_table(settings, view.name)
     offline_frame(spark, view, snapshots).write.format("delta").mode("append").partitionBy(
         "snapshot_date"
     ).save(path)
@@ -88,7 +89,7 @@ def replace_snapshot(
     spark: SparkSession, settings: Settings, view: FeatureView, feature_ts: datetime, rows: Snapshot
 ) -> int:
     """Replace one snapshot in one commit (a backfill or late-data correction)."""
-    path = settings.offline_path(view.name)
+    path = view_table(settings, view.name)
     literal = feature_ts.strftime("%Y-%m-%d %H:%M:%S")
     offline_frame(spark, view, {feature_ts: rows}).write.format("delta").mode("overwrite").option(
         "replaceWhere", f"feature_ts = TIMESTAMP '{literal}'"
@@ -104,36 +105,20 @@ def log_publish(
     delta_version: int,
     live_at: datetime,
 ) -> None:
-    """Append one publish to the sync log, in the layout the online store writes."""
-    schema = T.StructType(
-        [
-            T.StructField("project", T.StringType(), False),
-            T.StructField("view", T.StringType(), False),
-            T.StructField("feature_ts", T.TimestampType(), False),
-            T.StructField("snapshot_date", T.DateType(), False),
-            T.StructField("delta_version", T.LongType(), False),
-            T.StructField("definition_version", T.StringType(), False),
-            T.StructField("row_count", T.LongType(), False),
-            T.StructField("started_at", T.TimestampType(), False),
-            T.StructField("live_at", T.TimestampType(), False),
-            T.StructField("run_id", T.StringType(), False),
-        ]
+    """Append one publish to the sync log, as the online store's sync does."""
+    entry = SyncLogEntry(
+        project=settings.project,
+        view=view.name,
+        feature_ts=feature_ts,
+        snapshot_date=logical_date(feature_ts),
+        delta_version=delta_version,
+        definition_version=view.version,
+        row_count=0,
+        started_at=live_at - timedelta(seconds=30),
+        live_at=live_at,
+        run_id="sync-test",
     )
-    row = (
-        settings.project,
-        view.name,
-        feature_ts,
-        logical_date(feature_ts),
-        delta_version,
-        view.version,
-        0,
-        live_at - timedelta(seconds=30),
-        live_at,
-        "sync-test",
-    )
-    spark.createDataFrame([row], schema).write.format("delta").mode("append").save(
-        settings.system_path("sync_log")
-    )
+    append_sync_log(spark, settings, entry)
 
 
 def write_spine(
@@ -149,11 +134,7 @@ def write_spine(
 
 
 def _version(spark: SparkSession, path: str) -> int:
-    from delta.tables import DeltaTable
-
-    row = DeltaTable.forPath(spark, path).history(1).select("version").first()
-    assert row is not None
-    return int(row[0])
+    return last_commit(spark, path).version
 
 
 def build(

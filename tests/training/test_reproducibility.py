@@ -10,6 +10,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
 from feature_jobs.cli import main
+from feature_jobs.offline import view_table
 from feature_jobs.settings import Settings
 from tests.support.fresh_process import run_fresh
 from tests.training import defs
@@ -107,7 +108,7 @@ def test_rebuild_from_manifest_after_backfill_then_vacuum(
     # Once version 0's files are vacuumed, the rebuild fails loudly and writes nothing.
     spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "false")
     try:
-        DeltaTable.forPath(spark, settings.offline_path(view.name)).vacuum(0.0)
+        DeltaTable.forPath(spark, view_table(settings, view.name)).vacuum(0.0)
     finally:
         spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "true")
     gone = settings.data_root / "train" / "gone"
@@ -133,7 +134,7 @@ def test_silencing_query_errors_keeps_pyspark_loggers_working(tmp_path: Path) ->
     probe = (
         "import logging\n"
         "from pyspark.logger import PySparkLogger\n"
-        "from feature_jobs.training.offline_reads import _quiet_query_errors\n"
+        "from feature_jobs.offline.versions import _quiet_query_errors\n"
         "with _quiet_query_errors():\n"
         "    pass\n"
         "kinds = [type(logging.getLogger(n)).__name__\n"

@@ -16,6 +16,7 @@ import pytest
 from feature_jobs.demo.generator import generate
 from feature_jobs.errors import DefinitionError
 from feature_jobs.materialize import materialize
+from feature_jobs.offline import view_table
 from feature_jobs.settings import Settings
 from feature_jobs.validation.contract import view_contract
 from feature_jobs.validation.findings import pandera_errors
@@ -174,4 +175,4 @@ def test_materialize_stops_when_the_schemas_module_fails_to_import(
     _broken_views_module(tmp_path, monkeypatch)
     with pytest.raises(DefinitionError, match=r"^schemas module schemas\.views failed"):
         materialize(spark, settings, VIEW, end, now=datetime(2026, 3, 20, tzinfo=UTC))
-    assert not (Path(settings.offline_path(VIEW.name)) / "_delta_log").exists()
+    assert not (Path(view_table(settings, VIEW.name)) / "_delta_log").exists()

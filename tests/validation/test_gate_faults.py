@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from feature_jobs.errors import ValidationFailed
+from feature_jobs.offline import profiles_table, quarantine_rows_table, quarantine_table
 from feature_jobs.settings import Settings
 from feature_jobs.validation.gate import enforce_gate
 from feature_jobs.validation.quarantine import SAMPLE_ROWS
@@ -24,8 +25,7 @@ from tests.validation.snapshots import NOW, RUN_ID, VIEW, C, ddl, frame, good_ro
 Expected = dict[str, int | None]
 
 
-def _delta(spark: Any, settings: Settings, table: str, gate_id: str) -> list[Any]:
-    path = settings.system_path(table)
+def _delta(spark: Any, path: str, gate_id: str) -> list[Any]:
     return spark.read.format("delta").load(path).filter(f"gate_id = '{gate_id}'").collect()
 
 
@@ -59,9 +59,9 @@ def _expect_failure(
     for name in expected:
         assert name in line
     gate_id = re.search(r"gate_id='(\w+)'", line).group(1)  # type: ignore[union-attr]
-    assert f"report: {settings.system_path('quarantine')} where gate_id='{gate_id}'" in line
+    assert f"report: {quarantine_table(settings)} where gate_id='{gate_id}'" in line
 
-    report = _delta(spark, settings, "quarantine", gate_id)
+    report = _delta(spark, quarantine_table(settings), gate_id)
     blocking = {
         (f"{r['check']}[{r['column']}]" if r["column"] else r["check"]): r["failing_rows"]
         for r in report
@@ -74,11 +74,11 @@ def _expect_failure(
                 sampled = {json.loads(row)["user_id"] for row in r["sample"]}
                 assert sampled <= bad_keys
                 assert len(sampled) == min(len(bad_keys), SAMPLE_ROWS)
-    quarantined = _delta(spark, settings, "quarantine_rows", gate_id)
+    quarantined = _delta(spark, quarantine_rows_table(settings), gate_id)
     assert len(quarantined) == df.count()  # the whole batch is kept
     flagged = {json.loads(r["row"])["user_id"] for r in quarantined if r["failed_checks"]}
     assert flagged == (bad_keys or set())
-    [profile_status] = {r["status"] for r in _delta(spark, settings, "profiles", gate_id)}
+    [profile_status] = {r["status"] for r in _delta(spark, profiles_table(settings), gate_id)}
     assert profile_status == "quarantined"
 
     assert settings.alert_jsonl is not None
@@ -113,7 +113,7 @@ def test_good_snapshot_passes_without_alert(
     assert (result.rows, result.warnings) == (40, ())
     assert alerting.alert_jsonl is not None and not alerting.alert_jsonl.exists()
     assert webhook.requests == []
-    statuses = {r["status"] for r in _delta(spark, alerting, "profiles", result.gate_id)}
+    statuses = {r["status"] for r in _delta(spark, profiles_table(alerting), result.gate_id)}
     assert statuses == {"passed"}
 
 

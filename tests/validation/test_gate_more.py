@@ -12,6 +12,7 @@ import pytest
 from pandera.config import config_context
 
 from feature_jobs.errors import ConfigError, ValidationFailed
+from feature_jobs.offline import profiles_table, quarantine_rows_table
 from feature_jobs.settings import Settings
 from feature_jobs.validation.gate import enforce_gate
 from tests.support.webhook import WebhookReceiver
@@ -58,7 +59,7 @@ def test_drift_warns_and_publishes(
     assert body["text"].startswith(":warning: WARNING validation.warning")
     assert body["attachments"][0]["color"] == "#e8a317"
     assert body["skewless"]["report_location"].endswith(f"gate_id='{result.gate_id}'")
-    profiles = spark.read.format("delta").load(alerting.system_path("profiles"))
+    profiles = spark.read.format("delta").load(profiles_table(alerting))
     psi = profiles.filter(f"gate_id = '{result.gate_id}' AND column = 'amount_avg_30d'")
     [row] = psi.select("status", "psi", "mean").collect()
     assert row["status"] == "passed"
@@ -98,7 +99,7 @@ def test_domain_rules_name_their_rows(
     gate_id = re.search(r"gate_id='(\w+)'", line).group(1)  # type: ignore[union-attr]
     quarantined = (
         spark.read.format("delta")
-        .load(alerting.system_path("quarantine_rows"))
+        .load(quarantine_rows_table(alerting))
         .filter(f"gate_id = '{gate_id}' AND size(failed_checks) > 0")
         .collect()
     )

@@ -15,7 +15,7 @@ from feature_jobs.demo.bad_data import inject_bad_data
 from feature_jobs.demo.generator import generate
 from feature_jobs.errors import ValidationFailed
 from feature_jobs.materialize import materialize
-from feature_jobs.offline_store import last_commit
+from feature_jobs.offline import last_commit, quarantine_table, view_table
 from feature_jobs.settings import Settings
 from features import user_transaction_stats
 from tests.support.webhook import WebhookReceiver
@@ -34,11 +34,11 @@ def demo_data(alerting: Settings) -> Settings:
 
 
 def _version(spark: Any, settings: Settings) -> int:
-    return last_commit(spark, settings.offline_path(VIEW.name)).version
+    return last_commit(spark, view_table(settings, VIEW.name)).version
 
 
 def _snapshot_dates(spark: Any, settings: Settings) -> set[date]:
-    offline = spark.read.format("delta").load(settings.offline_path(VIEW.name))
+    offline = spark.read.format("delta").load(view_table(settings, VIEW.name))
     return {r[0] for r in offline.select("snapshot_date").distinct().collect()}
 
 
@@ -64,7 +64,7 @@ def test_materialize_refuses_bad_data_and_writes_nothing(
     gate_id = re.search(r"gate_id='(\w+)'", line).group(1)  # type: ignore[union-attr]
     report = (
         spark.read.format("delta")
-        .load(demo_data.system_path("quarantine"))
+        .load(quarantine_table(demo_data))
         .filter(f"gate_id = '{gate_id}'")
         .collect()
     )
@@ -104,7 +104,7 @@ def test_cli_exits_non_zero_with_one_line(
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith(f"error: feature view {VIEW.name} {END}: validation failed")
     assert "report: " in error and "gate_id=" in error
-    assert not Path(demo_data.offline_path(VIEW.name)).exists()
+    assert not Path(view_table(demo_data, VIEW.name)).exists()
     assert demo_data.alert_jsonl is not None
     [record] = [json.loads(x) for x in demo_data.alert_jsonl.read_text().splitlines()]
     assert record["kind"] == "validation.failed"
@@ -124,7 +124,7 @@ def test_cli_refuses_when_validation_is_switched_off(
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert "refusing to run because validation is switched off" in error
     assert "PANDERA_VALIDATION_ENABLED=False" in error
-    assert not Path(demo_data.offline_path(VIEW.name)).exists()
+    assert not Path(view_table(demo_data, VIEW.name)).exists()
 
     # On purpose, with the flag: the snapshot is written and a warning alert says so.
     assert main([*argv, "--allow-unvalidated"]) == 0

@@ -1,8 +1,15 @@
-"""Pinned reads of Delta tables: which version is current, and reading exactly one version.
+"""Delta table versions: which one is current, and reading exactly one of them.
 
 A training set records the Delta version of every table it read, and a rebuild reads
 those versions again. A version whose files were vacuumed (or whose log was cleaned up)
 fails loudly with :class:`TrainingSetError`: it never silently falls back to newer data.
+
+The current version comes from Delta's own log handle, not from ``DeltaTable.history(1)``
+(a Spark job over the latest commit file). The handle answers by listing ``_delta_log`` -
+what every Delta read does anyway - and keeps the snapshot for the read that follows, so a
+sync or a training set pins its version for free. It is Delta's JVM API, not its Python
+one; if a Delta release changes it, the history query is the fallback, so only speed
+depends on it.
 """
 
 from __future__ import annotations
@@ -11,17 +18,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from feature_jobs.errors import OfflineStoreError, TrainingSetError
-from feature_jobs.offline_store import table_exists
-from feature_jobs.spark import delta_version
+from feature_jobs.errors import OfflineStoreError, TrainingSetError, first_line
+from feature_jobs.offline.layout import table_exists
 from feature_jobs.spark.jvm_errors import delta_errors, diagnose
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 
-def current_version(spark: SparkSession, path: str, what: str) -> int:
-    """Latest committed version of the Delta table at ``path``.
+def current_version(spark: SparkSession, path: str) -> int:
+    """Latest committed version of the Delta table at ``path`` (which must exist)."""
+    try:
+        return _from_log(spark, path)
+    except Exception:  # py4j raises several error types when a JVM signature changed
+        return _from_history(spark, path)
+
+
+def pin_version(spark: SparkSession, path: str, what: str) -> int:
+    """The current version of the Delta table at ``path``, for a build to read and record.
 
     Raises:
         TrainingSetError: there is no Delta table at ``path``.
@@ -32,7 +46,7 @@ def current_version(spark: SparkSession, path: str, what: str) -> int:
             "(python -m feature_jobs materialize)"
         )
     with delta_errors(f"{what}: reading the current version of {path} failed", path):
-        return delta_version.current_version(spark, path)
+        return current_version(spark, path)
 
 
 def read_version(
@@ -61,7 +75,7 @@ def read_version(
             ) from exc
         raise TrainingSetError(
             f"{what}: Delta version {version} of {path} cannot be read "
-            f"({found.line if found else _first_line(exc)}); it was probably vacuumed - "
+            f"({found.line if found else first_line(exc)}); it was probably vacuumed - "
             "rebuild from a newer manifest, nothing was written"
         ) from None
     if missing:
@@ -108,6 +122,21 @@ def _missing_files(spark: SparkSession, files: list[str]) -> list[str]:
     return missing
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
+def _from_log(spark: SparkSession, path: str) -> int:
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path)
+    none = jvm.scala.Option.empty()
+    # update(isAsync, lastCheckpointHint, catalogTable): list the log, refresh the snapshot.
+    version = int(log.update(False, none, none).version())
+    if version < 0:  # an empty log directory: no commit yet
+        raise ValueError(f"no commit in {path}")
+    return version
+
+
+def _from_history(spark: SparkSession, path: str) -> int:
+    from delta.tables import DeltaTable
+
+    row = DeltaTable.forPath(spark, path).history(1).select("version").first()
+    assert row is not None  # a Delta table has at least one commit
+    return int(row[0])

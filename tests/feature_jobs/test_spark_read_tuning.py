@@ -1,46 +1,12 @@
-"""Delta helpers: the version pin without a Spark job, and session settings per block."""
+"""Spark read tuning: session settings per block, scans without statistics, one task per core."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from feature_jobs.spark import delta_version
 from feature_jobs.spark.scan_tasks import local_cores, one_task_per_core
 from feature_jobs.spark.scoped_conf import scoped_conf
 from feature_jobs.spark.stats_skipping import SETTING, stats_skipping_off
-
-
-def _commit(spark, path: Path, n: int) -> None:  # type: ignore[no-untyped-def]
-    spark.range(n).write.format("delta").mode("append").save(str(path))
-
-
-def test_current_version_follows_every_commit_and_matches_history(spark, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from delta.tables import DeltaTable
-
-    table = tmp_path / "t"
-    _commit(spark, table, 3)
-    assert delta_version.current_version(spark, str(table)) == 0
-    for expected in (1, 2, 3):
-        _commit(spark, table, 1)
-        assert delta_version.current_version(spark, str(table)) == expected
-    history = DeltaTable.forPath(spark, str(table)).history(1).first()
-    assert history is not None and int(history["version"]) == 3
-
-
-def test_current_version_falls_back_to_history_when_the_log_api_fails(
-    spark, tmp_path, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
-    table = tmp_path / "t"
-    _commit(spark, table, 1)
-    _commit(spark, table, 1)
-
-    def broken(*_: object) -> int:
-        raise AttributeError("DeltaLog.update changed its signature")
-
-    monkeypatch.setattr(delta_version, "_from_log", broken)
-    assert delta_version.current_version(spark, str(table)) == 1
 
 
 def test_scoped_conf_restores_set_and_unset_settings(spark) -> None:  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from dataclasses import astuple, dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from feature_jobs.offline_store import table_exists
+from feature_jobs.offline.layout import sync_log_table, table_exists
 from feature_jobs.settings import Settings
 from feature_jobs.spark.jvm_errors import delta_errors
 from feature_jobs.spark.scoped_conf import scoped_conf
@@ -21,8 +21,6 @@ from feature_jobs.spark.scoped_conf import scoped_conf
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.types import StructType
-
-TABLE = "sync_log"
 
 
 @dataclass(frozen=True)
@@ -84,7 +82,7 @@ def append_sync_log(spark: SparkSession, settings: Settings, entry: SyncLogEntry
         for value, field in zip(astuple(entry), fields, strict=True)
     ]
     writer = spark.range(1).select(*row).write.format("delta").mode("append")
-    path = settings.system_path(TABLE)
+    path = sync_log_table(settings)
     if not table_exists(spark, path):
         writer = writer.options(**TABLE_PROPERTIES)
     with (
@@ -111,7 +109,7 @@ def read_sync_log(spark: SparkSession, settings: Settings, view: str | None = No
     """
     from pyspark.sql import functions as F
 
-    path = settings.system_path(TABLE)
+    path = sync_log_table(settings)
     if not table_exists(spark, path):
         return spark.createDataFrame([], sync_log_schema())
     frame = spark.read.format("delta").load(path).where(F.col("project") == settings.project)

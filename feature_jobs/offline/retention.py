@@ -7,8 +7,8 @@ as the commit after it (the first that can remove V's files) is younger than the
 :func:`guarded_vacuum` reads every manifest under the data root (training sets may only
 be written there), works out the horizon each pinned version needs, and refuses a
 retention below it, naming the manifest. Without the guard the rebuild would fail
-loudly later (``offline_reads.read_version`` checks that every file still exists); with
-it, the loss is refused up front.
+loudly later (``versions.read_version`` checks that every file still exists); with it,
+the loss is refused up front.
 
 Retention settings the project relies on (see docs/scaling.md): Delta's
 ``delta.deletedFileRetentionDuration`` (default 7 days) is the default ``--retain-hours``;
@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from feature_jobs.definitions import FeatureView
-from feature_jobs.errors import VacuumRefused
+from feature_jobs.errors import VacuumRefused, first_line
+from feature_jobs.offline.layout import view_table
 from feature_jobs.settings import Settings
 from feature_jobs.timeutil import require_utc, utc_now
 
@@ -68,7 +69,7 @@ class VacuumPlan:
 
 def manifest_pins(settings: Settings, view: FeatureView) -> list[Pin]:
     """Versions of ``offline/<view>`` pinned by the manifests under the data root."""
-    table = settings.offline_path(view.name)
+    table = view_table(settings, view.name)
     pins = []
     for manifest in _manifests(settings.data_root, settings.delta_root):
         try:
@@ -97,7 +98,7 @@ def plan_vacuum(
 
     now = require_utc(now or utc_now(), "now")
     pins = manifest_pins(settings, view)
-    history = DeltaTable.forPath(spark, settings.offline_path(view.name)).history()
+    history = DeltaTable.forPath(spark, view_table(settings, view.name)).history()
     commit_us = {
         int(r["version"]): int(r["us"])
         for r in history.select("version", F.unix_micros("timestamp").alias("us")).collect()
@@ -143,10 +144,11 @@ def guarded_vacuum(
     from delta.tables import DeltaTable
 
     try:
-        DeltaTable.forPath(spark, settings.offline_path(view.name)).vacuum(retain_hours)
+        DeltaTable.forPath(spark, view_table(settings, view.name)).vacuum(retain_hours)
     except Exception as exc:  # Delta's retention check raises a JVM IllegalArgumentException
-        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-        raise VacuumRefused(f"Delta refused to vacuum offline/{view.name}: {first}") from None
+        raise VacuumRefused(
+            f"Delta refused to vacuum offline/{view.name}: {first_line(exc)}"
+        ) from None
     return plan
 
 

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 from feature_jobs.definitions import FeatureView
 from feature_jobs.errors import OfflineStoreError, PublishRefused
-from feature_jobs.offline_store import table_exists
+from feature_jobs.offline.layout import table_exists, view_table
+from feature_jobs.offline.versions import current_version
 from feature_jobs.online.codec import datetime_to_micros, micros_to_datetime
 from feature_jobs.settings import Settings
-from feature_jobs.spark.delta_version import current_version
 from feature_jobs.spark.jvm_errors import delta_errors
 from feature_jobs.spark.scan_tasks import one_task_per_core
 from feature_jobs.spark.scoped_conf import scoped_conf
@@ -33,6 +33,7 @@ class OfflineSnapshot:
             null key are left out.
         delta_version: the offline table version the rows are read at.
         feature_ts: the snapshot time.
+        table: where the offline table is (named in errors).
         whole_partition: the snapshot is its whole ``snapshot_date`` partition (a daily
             view), so Delta's statistics cannot skip any file and are not consulted.
     """
@@ -40,6 +41,7 @@ class OfflineSnapshot:
     frame: DataFrame
     delta_version: int
     feature_ts: datetime
+    table: str
     whole_partition: bool = False
 
     @contextmanager
@@ -74,7 +76,7 @@ def open_snapshot(
     """
     from pyspark.sql import functions as F
 
-    path = settings.offline_path(view.name)
+    path = view_table(settings, view.name)
     if not table_exists(spark, path):
         raise PublishRefused(
             f"no offline table for view {view.name} at {path}; run `python -m feature_jobs "
@@ -101,6 +103,7 @@ def open_snapshot(
         frame=day_rows.where(ts_us == F.lit(chosen_us)).select(*columns),
         delta_version=version,
         feature_ts=micros_to_datetime(chosen_us),
+        table=path,
         whole_partition=view.cadence == "daily",
     )
 
@@ -115,7 +118,7 @@ def snapshot_stats(snapshot: OfflineSnapshot) -> SnapshotStats:
     )
 
 
-def require_unique_keys(view: FeatureView, day: date, snapshot: OfflineSnapshot, path: str) -> None:
+def require_unique_keys(view: FeatureView, day: date, snapshot: OfflineSnapshot) -> None:
     """Refuse a snapshot that holds some entity more than once (one aggregate job).
 
     Each snapshot replaces its rows in one Delta commit, so a repeated key means the table's
@@ -137,11 +140,11 @@ def require_unique_keys(view: FeatureView, day: date, snapshot: OfflineSnapshot,
     if row is None or not row["repeated"]:
         return
     raise OfflineStoreError(
-        f"the {day} snapshot of {view.name} in {path} (Delta version {snapshot.delta_version}) "
-        f"holds {row['repeated']} key(s) more than once ({row['rows']} rows for {row['keys']} "
-        "keys): a commit of the table lost the removal of the rows it replaced; nothing was "
-        f"published - re-run `python -m feature_jobs materialize --view {view.name} --date "
-        f"{day}` to replace them, then sync"
+        f"the {day} snapshot of {view.name} in {snapshot.table} (Delta version "
+        f"{snapshot.delta_version}) holds {row['repeated']} key(s) more than once "
+        f"({row['rows']} rows for {row['keys']} keys): a commit of the table lost the removal "
+        "of the rows it replaced; nothing was published - re-run `python -m feature_jobs "
+        f"materialize --view {view.name} --date {day}` to replace them, then sync"
     )
 
 
@@ -161,21 +164,6 @@ def require_publishable(
             f"{', '.join(versions)} but the definitions are now {view.version}; re-run "
             f"materialize for {day} before syncing"
         )
-
-
-def latest_snapshot_date(spark: SparkSession, settings: Settings, view: FeatureView) -> date:
-    """The newest ``snapshot_date`` in the offline table of ``view``."""
-    from pyspark.sql import functions as F
-
-    path = settings.offline_path(view.name)
-    if not table_exists(spark, path):
-        raise PublishRefused(
-            f"no offline table for view {view.name} at {path}; run materialize first"
-        )
-    latest = spark.read.format("delta").load(path).agg(F.max("snapshot_date")).collect()[0][0]
-    if latest is None:
-        raise PublishRefused(f"offline/{view.name} is empty; run materialize first")
-    return latest  # type: ignore[no-any-return]
 
 
 def _no_snapshot(view: FeatureView, day: date, version: int) -> str:

@@ -24,9 +24,9 @@ from feature_jobs.offline import (
     require_publishable,
     snapshot_stats,
 )
-from feature_jobs.online import keys as K
 from feature_jobs.online.codec import RowCodec
 from feature_jobs.online.connection import Client, connect, online_url, redis_errors
+from feature_jobs.online.keys import data_prefix, encode_entity, live_key, read_argument
 from feature_jobs.online.publish import LivePointer, read_live
 from feature_jobs.online.scripts import READ
 from feature_jobs.settings import Settings
@@ -142,7 +142,7 @@ def _sample(
 
 
 def _count_online(client: Client, project: str, view: str, live: LivePointer) -> int:
-    prefix = K.data_prefix(project, view, live.meta.token)
+    prefix = data_prefix(project, view, live.meta.token)
     total = 0
     pipe = client.pipeline(transaction=False)
     for bucket in range(live.meta.buckets):
@@ -155,10 +155,10 @@ def _count_online(client: Client, project: str, view: str, live: LivePointer) ->
 def _compare(
     client: Client, settings: Settings, view: FeatureView, live: LivePointer, rows: list[Row]
 ) -> tuple[int, list[str]]:
-    fields = [K.encode_entity([row[k] for k in view.keys]) for row in rows]
+    fields = [encode_entity([row[k] for k in view.keys]) for row in rows]
     read = client.register_script(READ)
-    live_key = K.live_key(settings.project, view.name)
-    reply = read(keys=[live_key], args=[K.read_argument(fields)])[0]
+    pointer = live_key(settings.project, view.name)
+    reply = read(keys=[pointer], args=[read_argument(fields)])[0]
     token, _, schema_raw, presence, joined = reply
     if token is None or token.decode() != live.meta.token:
         # The pointer moved between the two reads: compare against the new one next time.

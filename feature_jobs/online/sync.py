@@ -33,10 +33,10 @@ from feature_jobs.offline import (
     require_unique_keys,
     snapshot_stats,
 )
-from feature_jobs.online import keys as K
-from feature_jobs.online import publish as P
+from feature_jobs.online import publish  # called via the module: fault tests replace steps
 from feature_jobs.online.connection import JOB_RETRY, Client, connect, online_url, redis_errors
 from feature_jobs.online.guards import alert_on_failure, check_shrink
+from feature_jobs.online.keys import bucket_count, data_prefix, new_token
 from feature_jobs.online.writer import RESULT_SCHEMA, PartitionWriter
 from feature_jobs.settings import Settings
 from feature_jobs.spark.task_errors import raise_task_error
@@ -84,8 +84,8 @@ def sync(
     *,
     run_id: str | None = None,
     clock: Callable[[], datetime] = utc_now,
-    grace: timedelta = P.DEFAULT_GRACE,
-    abandoned_after: timedelta = P.DEFAULT_ABANDONED_AFTER,
+    grace: timedelta = publish.DEFAULT_GRACE,
+    abandoned_after: timedelta = publish.DEFAULT_ABANDONED_AFTER,
     ttl: timedelta | None = None,
     force: bool = False,
 ) -> SyncResult:
@@ -159,7 +159,7 @@ def _sync_locked(
                 reason, token, started_at, live_at, run_id, time.perf_counter() - t0,
             )  # fmt: skip
 
-        live = P.read_live(client, project, name)
+        live = publish.read_live(client, project, name)
         if live is not None and _newer(live.meta, snapshot):
             return result(
                 False,
@@ -174,23 +174,23 @@ def _sync_locked(
                 view, day, snapshot.delta_version, stats.rows, stats.definition_versions
             )
         expected = stats.rows if live is None else live.meta.rows
-        meta = _meta(view, day, snapshot, run_id, started_at, K.bucket_count(expected))
-        P.register(client, project, name, meta, ttl)
+        meta = _meta(view, day, snapshot, run_id, started_at, bucket_count(expected))
+        publish.register(client, project, name, meta, ttl)
         try:
-            rows = _write(snapshot, view, meta, K.data_prefix(project, name, meta.token), url, ttl)
+            rows = _write(snapshot, view, meta, data_prefix(project, name, meta.token), url, ttl)
             # A collapsed snapshot (half the entities gone) is refused unless forced.
             check_shrink(name, live.meta if live else None, rows, force)
             meta = dataclasses.replace(meta, rows=rows)
-            P.set_rows(client, project, name, meta.token, rows)
-            outcome = P.go_live(client, project, name, meta.token, ttl)
+            publish.set_rows(client, project, name, meta.token, rows)
+            outcome = publish.go_live(client, project, name, meta.token, ttl)
         except BaseException:
-            P.retire(client, project, name, meta.token, timedelta(0))
+            publish.retire(client, project, name, meta.token, timedelta(0))
             raise
         if outcome.status == "newer":
-            P.retire(client, project, name, meta.token, timedelta(0))
+            publish.retire(client, project, name, meta.token, timedelta(0))
             return result(False, f"a newer snapshot ({outcome.newer_ts}) went live meanwhile")
         if outcome.status == "incomplete":  # fewer entities stored than rows written
-            P.retire(client, project, name, meta.token, timedelta(0))
+            publish.retire(client, project, name, meta.token, timedelta(0))
             # Rows repeating a key overwrite each other in Redis: the table is at fault.
             require_unique_keys(view, day, snapshot)
             # Otherwise Redis lost some of it (a restart without persistence, an eviction).
@@ -205,24 +205,26 @@ def _sync_locked(
             )
         _log(spark, settings, client, name, meta, outcome.live_at)
         if outcome.previous_token:
-            P.retire(client, project, name, outcome.previous_token, grace)
-        P.retire_superseded(client, project, name, clock(), grace, abandoned_after, [meta.token])
+            publish.retire(client, project, name, outcome.previous_token, grace)
+        publish.retire_superseded(
+            client, project, name, clock(), grace, abandoned_after, [meta.token]
+        )
         return result(True, "published", meta.token, outcome.live_at)
 
 
 def reconcile_sync_log(spark: SparkSession, settings: Settings, client: Client, view: str) -> bool:
     """Append the live publish to the sync log if a crash kept it out; True if it did."""
-    live = P.read_live(client, settings.project, view)
+    live = publish.read_live(client, settings.project, view)
     if live is None or live.logged:
         return False
     if has_entry(spark, settings, view, live.meta.feature_ts, live.live_at):
-        P.mark_logged(client, settings.project, view, live.meta.token)
+        publish.mark_logged(client, settings.project, view, live.meta.token)
         return False
     _log(spark, settings, client, view, live.meta, live.live_at)
     return True
 
 
-def _newer(live: P.SnapshotMeta, snapshot: OfflineSnapshot) -> bool:
+def _newer(live: publish.SnapshotMeta, snapshot: OfflineSnapshot) -> bool:
     # The same rule the go-live script enforces, checked first to skip a pointless write.
     if live.feature_ts != snapshot.feature_ts:
         return live.feature_ts > snapshot.feature_ts
@@ -236,10 +238,10 @@ def _meta(
     run_id: str,
     started_at: datetime,
     buckets: int,
-) -> P.SnapshotMeta:
+) -> publish.SnapshotMeta:
     columns = tuple(f.name for f in view.features)
-    return P.SnapshotMeta(
-        token=K.new_token(snapshot.feature_ts),
+    return publish.SnapshotMeta(
+        token=new_token(snapshot.feature_ts),
         feature_ts=snapshot.feature_ts,
         snapshot_date=day,
         buckets=buckets,
@@ -254,7 +256,7 @@ def _meta(
 
 
 def _write(
-    snapshot: OfflineSnapshot, view: FeatureView, meta: P.SnapshotMeta, prefix: str, url: str,
+    snapshot: OfflineSnapshot, view: FeatureView, meta: publish.SnapshotMeta, prefix: str, url: str,
     ttl: timedelta,
 ) -> int:  # fmt: skip
     """Run the write job; return the rows written (refuse foreign or no rows)."""
@@ -265,7 +267,7 @@ def _write(
         key_columns=tuple(view.keys),
         value_columns=meta.columns,
         value_types=meta.types,
-        ttl_ms=int((ttl + P.DATA_TTL_SLACK).total_seconds() * 1000),
+        ttl_ms=int((ttl + publish.DATA_TTL_SLACK).total_seconds() * 1000),
         definition_version=view.version,
     )
     try:
@@ -292,7 +294,7 @@ def _log(
     settings: Settings,
     client: Client,
     view: str,
-    meta: P.SnapshotMeta,
+    meta: publish.SnapshotMeta,
     live_at: datetime,
 ) -> None:
     entry = SyncLogEntry(
@@ -308,4 +310,4 @@ def _log(
         run_id=meta.run_id,
     )
     append_sync_log(spark, settings, entry)
-    P.mark_logged(client, settings.project, view, meta.token)
+    publish.mark_logged(client, settings.project, view, meta.token)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from feature_jobs.offline import read_sync_log
-from feature_jobs.online import keys as K
-from feature_jobs.online import publish as P
+from feature_jobs.online.keys import data_prefix, meta_key, snaps_key
+from feature_jobs.online.publish import read_live
 from feature_jobs.online.store import FeatureStore
 from feature_jobs.online.sync import sync
 from feature_jobs.serving_rule import Status
@@ -103,7 +103,7 @@ def run_until(point: str, settings, tmp_path: Path) -> subprocess.Popen[bytes]:
 
 
 def stored_entities(client, project: str, token: str, buckets: int) -> int:
-    prefix = K.data_prefix(project, "user_stats", token)
+    prefix = data_prefix(project, "user_stats", token)
     return sum(client.hlen(f"{prefix}{b}") for b in range(buckets))
 
 
@@ -121,11 +121,11 @@ def test_sigkill_never_exposes_a_partial_snapshot(spark, online_settings, client
     reader.start()
     try:
         run_until(point, settings, tmp_path)
-        live = P.read_live(client, project, "user_stats")
+        live = read_live(client, project, "user_stats")
         assert live is not None
         orphans = [
             t.decode()
-            for t in client.zrange(K.snaps_key(project, "user_stats"), 0, -1)
+            for t in client.zrange(snaps_key(project, "user_stats"), 0, -1)
             if t.decode() != live.meta.token
         ]
         if point == "after_go_live":
@@ -133,7 +133,7 @@ def test_sigkill_never_exposes_a_partial_snapshot(spark, online_settings, client
         else:
             assert live.meta.token == first.token  # the old snapshot stays live
             assert len(orphans) == 1
-            meta = client.hgetall(K.meta_key(project, "user_stats", orphans[0]))
+            meta = client.hgetall(meta_key(project, "user_stats", orphans[0]))
             written = stored_entities(client, project, orphans[0], int(meta[b"buckets"]))
             assert written == {"before_write": 0, "mid_write": N // 2, "before_go_live": N}[point]
 
@@ -146,7 +146,7 @@ def test_sigkill_never_exposes_a_partial_snapshot(spark, online_settings, client
         reader.store.close()
     assert reader.torn == []
     assert reader.seen[1] > 0 and reader.seen[2] > 0
-    pointer = P.read_live(client, project, "user_stats")
+    pointer = read_live(client, project, "user_stats")
     assert pointer is not None and pointer.meta.token == rerun.token and pointer.logged
     runs = [r["run_id"] for r in read_sync_log(spark, settings, "user_stats").collect()]
     # The crashed publish that did go live is logged by the re-run before its own publish.

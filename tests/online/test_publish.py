@@ -10,9 +10,9 @@ import pytest
 
 from feature_jobs.errors import PublishRefused
 from feature_jobs.offline import read_sync_log
-from feature_jobs.online import keys as K
-from feature_jobs.online import publish as P
 from feature_jobs.online.codec import RowCodec
+from feature_jobs.online.keys import data_prefix, encode_entity, live_key, new_token, snaps_key
+from feature_jobs.online.publish import SnapshotMeta, go_live, read_live, register, write_batch
 from feature_jobs.online.sync import reconcile_sync_log, sync
 from feature_jobs.serving_rule import Status
 from tests.online.offline import snapshot_ts, write_snapshot
@@ -45,7 +45,7 @@ def test_backfill_of_an_older_date_does_not_touch_what_is_served(
     log = read_sync_log(spark, online_settings, "user_stats").collect()
     assert [r["snapshot_date"] for r in log] == [D2]
     # Only the live snapshot is registered: the refused backfill wrote nothing.
-    registered = client.zrange(K.snaps_key(online_settings.project, "user_stats"), 0, -1)
+    registered = client.zrange(snaps_key(online_settings.project, "user_stats"), 0, -1)
     assert len(registered) == 1
 
 
@@ -54,16 +54,16 @@ def test_go_live_refuses_to_move_the_pointer_backwards(spark, online_settings, c
     live = sync(spark, online_settings, user_stats, D2)
     project = online_settings.project
     # A slower sync of D1 that reaches its swap after D2 went live (the race path).
-    old = P.SnapshotMeta(
-        token=K.new_token(snapshot_ts(D1)), feature_ts=snapshot_ts(D1), snapshot_date=D1,
+    old = SnapshotMeta(
+        token=new_token(snapshot_ts(D1)), feature_ts=snapshot_ts(D1), snapshot_date=D1,
         buckets=1, columns=("txn_count_7d",), types=("long",), delta_version=99,
         definition_version=user_stats.version, run_id="slow", rows=0,
         started_at=datetime.now(UTC),
     )  # fmt: skip
-    P.register(client, project, "user_stats", old, timedelta(days=1))
-    outcome = P.go_live(client, project, "user_stats", old.token, timedelta(days=1))
+    register(client, project, "user_stats", old, timedelta(days=1))
+    outcome = go_live(client, project, "user_stats", old.token, timedelta(days=1))
     assert outcome.status == "newer" and outcome.previous_token == live.token
-    pointer = P.read_live(client, project, "user_stats")
+    pointer = read_live(client, project, "user_stats")
     assert pointer is not None and pointer.meta.token == live.token
 
 
@@ -93,16 +93,16 @@ def test_orphan_of_a_crashed_sync_is_invisible_then_retired(
     write_snapshot(spark, online_settings, user_stats, D1, rows(1))
     sync(spark, online_settings, user_stats, D1)
     # A crashed sync of D2: registered, half written, never live.
-    orphan = P.SnapshotMeta(
-        token=K.new_token(snapshot_ts(D2)), feature_ts=snapshot_ts(D2), snapshot_date=D2,
+    orphan = SnapshotMeta(
+        token=new_token(snapshot_ts(D2)), feature_ts=snapshot_ts(D2), snapshot_date=D2,
         buckets=1, columns=("txn_count_7d",), types=("long",), delta_version=5,
         definition_version=user_stats.version, run_id="crashed", rows=20,
         started_at=datetime.now(UTC) - timedelta(hours=2),
     )  # fmt: skip
-    P.register(client, project, "user_stats", orphan, timedelta(days=1))
-    fields = [K.encode_entity([i]) for i in range(10)]
-    P.write_batch(
-        client, K.data_prefix(project, "user_stats", orphan.token), 1, fields,
+    register(client, project, "user_stats", orphan, timedelta(days=1))
+    fields = [encode_entity([i]) for i in range(10)]
+    write_batch(
+        client, data_prefix(project, "user_stats", orphan.token), 1, fields,
         RowCodec.for_types(["long"]).encode([pa.array([-1] * 10)]), 60_000,
     )  # fmt: skip
     store = store_factory()
@@ -113,19 +113,19 @@ def test_orphan_of_a_crashed_sync_is_invisible_then_retired(
     assert result.published and served(store) == [2000 + i for i in range(20)]
     time.sleep(0.05)
     assert not list(client.scan_iter(match=f"*{orphan.token}*"))
-    assert client.zrange(K.snaps_key(project, "user_stats"), 0, -1) == [result.token.encode()]
+    assert client.zrange(snaps_key(project, "user_stats"), 0, -1) == [result.token.encode()]
 
 
 def test_publish_missing_from_the_log_is_reconciled(spark, online_settings, client):
     write_snapshot(spark, online_settings, user_stats, D1, rows(1))
     result = sync(spark, online_settings, user_stats, D1)
-    live_key = K.live_key(online_settings.project, "user_stats")
-    client.hset(live_key, "logged", "0")  # crash after logging, before marking: no duplicate
+    pointer = live_key(online_settings.project, "user_stats")
+    client.hset(pointer, "logged", "0")  # crash after logging, before marking: no duplicate
     assert not reconcile_sync_log(spark, online_settings, client, "user_stats")
-    assert client.hget(live_key, "logged") == b"1"
+    assert client.hget(pointer, "logged") == b"1"
     # A crash between the swap and the log append: the next sync logs it first.
-    client.hset(live_key, "live_at", str(int(result.live_at.timestamp() * 1e6) + 1))
-    client.hset(live_key, "logged", "0")
+    client.hset(pointer, "live_at", str(int(result.live_at.timestamp() * 1e6) + 1))
+    client.hset(pointer, "logged", "0")
     assert reconcile_sync_log(spark, online_settings, client, "user_stats")
     log = read_sync_log(spark, online_settings, "user_stats").orderBy("live_at").collect()
     assert len(log) == 2 and log[1]["delta_version"] == result.delta_version
@@ -160,7 +160,7 @@ def test_later_snapshot_from_other_definitions_is_refused_after_the_write(
     with pytest.raises(PublishRefused, match="definition version 0ld"):
         sync(spark, online_settings, user_stats, D2)
     assert served(store_factory()) == [1000 + i for i in range(20)]
-    registered = client.zrange(K.snaps_key(online_settings.project, "user_stats"), 0, -1)
+    registered = client.zrange(snaps_key(online_settings.project, "user_stats"), 0, -1)
     assert registered == [first.token.encode()]
     time.sleep(0.05)
     data = client.scan_iter(match="{" + online_settings.project + ":user_stats}:d:*")

@@ -22,9 +22,9 @@ from pyspark.sql import functions as F
 
 from feature_jobs.definitions import FeatureView, load_registry
 from feature_jobs.offline import view_table
-from feature_jobs.online import keys as K
-from feature_jobs.online import publish as P
 from feature_jobs.online.connection import Client
+from feature_jobs.online.keys import data_prefix
+from feature_jobs.online.publish import read_live
 from feature_jobs.online.store import FeatureStore
 from feature_jobs.serving_rule import Status
 from feature_jobs.settings import Settings
@@ -66,10 +66,10 @@ def assert_redis_serves(
     settings: Settings, client: Client, view: FeatureView, day: date, expected: Values
 ) -> None:
     """Invariant 2: the live pointer is ``day``'s snapshot, complete, equal to ``expected``."""
-    live = P.read_live(client, settings.project, view.name)
+    live = read_live(client, settings.project, view.name)
     assert live is not None, f"{view.name}: nothing is live"
     assert live.meta.feature_ts == snapshot_time(day)
-    prefix = K.data_prefix(settings.project, view.name, live.meta.token)
+    prefix = data_prefix(settings.project, view.name, live.meta.token)
     stored = sum(int(client.hlen(f"{prefix}{b}")) for b in range(live.meta.buckets))
     assert stored == live.meta.rows == len(expected), "the live snapshot is not complete"
     store = FeatureStore(settings, clock=lambda: READ_AT, registry=REGISTRY)

@@ -15,7 +15,7 @@ import pytest
 from feature_jobs.errors import LockHeld
 from feature_jobs.materialize import materialize
 from feature_jobs.offline import read_sync_log
-from feature_jobs.online import keys as K
+from feature_jobs.online.keys import snaps_key
 from feature_jobs.online.sync import sync
 from tests.reliability.history import D2, D3, oracle_snapshot, served_values, snapshot_time
 from tests.reliability.invariants import (
@@ -82,7 +82,7 @@ def test_two_materializes_and_two_syncs_of_one_date(spark, warehouse, client) ->
     assert days_seen(reader) == [D2, D3]
     assert_redis_serves(settings, client, view, D3, expected[D3])
     # One live snapshot: the pointer names it; the registry holds no second one for D3.
-    tokens = [t.decode() for t in client.zrange(K.snaps_key(settings.project, view.name), 0, -1)]
+    tokens = [t.decode() for t in client.zrange(snaps_key(settings.project, view.name), 0, -1)]
     assert [t for t in tokens if t.startswith(f"{snapshot_time(D3):%Y%m%dT%H%M%SZ}")] == [
         done[0].token
     ]

@@ -9,7 +9,7 @@ import pytest
 
 from feature_jobs.materialize import materialize
 from feature_jobs.offline import locks_folder, view_table
-from feature_jobs.online import publish as P
+from feature_jobs.online.publish import read_live
 from feature_jobs.online.sync import sync
 from tests.reliability.history import D1, D2, D3, oracle_snapshot, served_values, snapshot_time
 from tests.reliability.invariants import (
@@ -61,14 +61,14 @@ def test_driver_killed_during_the_write_then_after_the_commit(spark, warehouse, 
         assert _versions(table) == before
         assert list((table / f"snapshot_date={D3}").glob("*.parquet")), "no orphan file"
         assert offline_values(spark, settings, view, D3) == {}
-        live = P.read_live(client, settings.project, view.name)
+        live = read_live(client, settings.project, view.name)
         assert live is not None and live.meta.feature_ts == snapshot_time(D2)
 
         # 2. Killed after the commit, before anything synced it; its lock stays behind.
         assert _kill_materialize_at("after_commit", settings, tmp_path) == -9
         assert len(_versions(table)) == len(before) + 1
         assert_offline_equals_recomputation(spark, settings, view, D3)
-        live = P.read_live(client, settings.project, view.name)
+        live = read_live(client, settings.project, view.name)
         assert live is not None and live.meta.feature_ts == snapshot_time(D2)
         lock = locks_folder(settings) / "materialize" / "user_stats" / f"{D3}.lock"
         assert json.loads(lock.read_text())["run_id"] == "after_commit"

@@ -19,8 +19,8 @@ import redis
 
 from feature_jobs.errors import OnlineStoreError
 from feature_jobs.offline import read_sync_log
-from feature_jobs.online import keys as K
-from feature_jobs.online import publish as P
+from feature_jobs.online import publish
+from feature_jobs.online.keys import data_prefix
 from feature_jobs.online.sync import sync
 from feature_jobs.settings import Settings
 from tests.reliability.history import D1, D2, snapshot_time
@@ -68,18 +68,18 @@ def test_redis_killed_mid_sync_and_restarted(
 ) -> None:
     settings = online
     expected, client = start_from_d1(spark, settings)
-    go_live = P.go_live
+    go_live = publish.go_live
     reader = SnapshotReader(settings, expected)
     reader.start()
     try:
         # 1. Killed after the executors wrote, restarted 0.5 s later: the go-live retries
         #    with backoff, reconnects, and the publish completes from the append-only file.
-        def restart_during(*args: Any) -> P.GoLiveResult:
+        def restart_during(*args: Any) -> publish.GoLiveResult:
             server.stop()
             threading.Timer(0.5, server.start).start()
             return go_live(*args)
 
-        monkeypatch.setattr(P, "go_live", restart_during)
+        monkeypatch.setattr(publish, "go_live", restart_during)
         first = sync(spark, settings, USER_STATS, D2, run_id="restarted")
         assert first.published
         assert_redis_serves(settings, client, USER_STATS, D2, expected[D2])
@@ -96,13 +96,13 @@ def test_redis_down_longer_than_the_retries(
 ) -> None:
     settings = online
     expected, client = start_from_d1(spark, settings)
-    go_live = P.go_live
+    go_live = publish.go_live
 
-    def down_during(*args: Any) -> P.GoLiveResult:
+    def down_during(*args: Any) -> publish.GoLiveResult:
         server.stop()
         return go_live(*args)
 
-    monkeypatch.setattr(P, "go_live", down_during)
+    monkeypatch.setattr(publish, "go_live", down_during)
     reader = SnapshotReader(settings, expected)
     reader.start()
     started = time.monotonic()
@@ -111,9 +111,9 @@ def test_redis_down_longer_than_the_retries(
             sync(spark, settings, USER_STATS, D2, run_id="down")
         elapsed = time.monotonic() - started
         server.start()  # back from its append-only file: the old snapshot is still live
-        live = P.read_live(client, settings.project, "user_stats")
+        live = publish.read_live(client, settings.project, "user_stats")
         assert live is not None and live.meta.feature_ts == snapshot_time(D1)
-        monkeypatch.setattr(P, "go_live", go_live)
+        monkeypatch.setattr(publish, "go_live", go_live)
         assert sync(spark, settings, USER_STATS, D2, run_id="rerun").published
     finally:
         reader.finish()
@@ -136,13 +136,13 @@ def test_lost_writes_never_go_live(
     """A bucket of the new snapshot vanishes before go-live (eviction, lagging replica)."""
     settings = online
     expected, client = start_from_d1(spark, settings)
-    go_live = P.go_live
+    go_live = publish.go_live
 
     def lose_a_bucket(client_: Any, project: str, view: str, token: str, ttl: Any) -> Any:
-        client.delete(K.data_prefix(project, view, token) + "0")
+        client.delete(data_prefix(project, view, token) + "0")
         return go_live(client_, project, view, token, ttl)
 
-    monkeypatch.setattr(P, "go_live", lose_a_bucket)
+    monkeypatch.setattr(publish, "go_live", lose_a_bucket)
     reader = SnapshotReader(settings, expected)
     reader.start()
     try:
@@ -150,7 +150,7 @@ def test_lost_writes_never_go_live(
             sync(spark, settings, USER_STATS, D2, run_id="lossy")
         assert_redis_serves(settings, client, USER_STATS, D1, expected[D1])
         assert [a["kind"] for a in sent_alerts(settings)] == ["sync.failed"]
-        monkeypatch.setattr(P, "go_live", go_live)
+        monkeypatch.setattr(publish, "go_live", go_live)
         assert sync(spark, settings, USER_STATS, D2, run_id="rerun").published
     finally:
         reader.finish()
@@ -164,14 +164,14 @@ def test_memory_full_with_noeviction(
     settings = online
     expected, client = start_from_d1(spark, settings)
     client.config_set("maxmemory-policy", "noeviction")
-    register = P.register
+    register = publish.register
 
     def fill_up(*args: Any) -> None:
         register(*args)
         # Memory is full from here on: the executors' writes are refused.
         client.config_set("maxmemory", int(client.info("memory")["used_memory"]))
 
-    monkeypatch.setattr(P, "register", fill_up)
+    monkeypatch.setattr(publish, "register", fill_up)
     reader = SnapshotReader(settings, expected)
     reader.start()
     try:
@@ -187,6 +187,6 @@ def test_memory_full_with_noeviction(
     assert len(sent) == 1 and sent[0]["kind"] == "sync.failed" and "maxmemory" in sent[0]["message"]
 
     client.config_set("maxmemory", 0)
-    monkeypatch.setattr(P, "register", register)
+    monkeypatch.setattr(publish, "register", register)
     assert sync(spark, settings, USER_STATS, D2, run_id="rerun").published
     assert_redis_serves(settings, client, USER_STATS, D2, expected[D2])

@@ -13,8 +13,8 @@ from pyspark.sql import functions as F
 from feature_jobs.errors import OfflineStoreError
 from feature_jobs.materialize import materialize_range
 from feature_jobs.offline import view_table
-from feature_jobs.online import publish as P
 from feature_jobs.online.connection import Client
+from feature_jobs.online.publish import read_live
 from feature_jobs.online.sync import sync
 from feature_jobs.settings import Settings
 from tests.reliability.history import D2
@@ -60,7 +60,7 @@ def test_repeated_keys_are_named_and_nothing_is_published(
         "removal of the rows it replaced; nothing was published - re-run `python -m "
         f"feature_jobs materialize --view user_stats --date {D2}` to replace them, then sync"
     )
-    assert P.read_live(client, warehouse.project, USER_STATS.name) is None
+    assert read_live(client, warehouse.project, USER_STATS.name) is None
 
     # The advice works: a new replacing commit removes every visible file of the date.
     materialize_range(spark, warehouse, USER_STATS, [D2], run_id="repair")

@@ -1,4 +1,5 @@
-"""Binary rows of all-numeric views: every value, null, NaN and -0.0 round-trips exactly."""
+"""Row encoding: binary rows of all-numeric views (every value, null, NaN and -0.0
+round-trips exactly); a view with a string feature keeps JSON rows."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ A publish is three steps, each safe to interrupt:
 1. :func:`register` records the new snapshot (a fresh token) in the view's registry with
    its metadata; readers do not look at it.
 2. The Spark executors write its entity values into its own bucket keys with
-   :func:`write_batch`; readers still do not look at them.
+   :func:`feature_jobs.online.writer.write_batch`; readers still do not look at them.
 3. :func:`go_live` swaps the view's pointer to it in one Lua script that refuses to move
    the pointer backwards, then :func:`retire` gives superseded snapshots a short grace TTL
    (so a reader holding the old pointer finishes) after which Redis drops them.
@@ -24,8 +24,7 @@ from typing import Any
 
 from feature_jobs.online.codec import RowCodec, datetime_to_micros, micros_to_datetime
 from feature_jobs.online.connection import Client
-from feature_jobs.online.keys import data_prefix, key_hash, live_key, meta_key, snaps_key
-from feature_jobs.online.resp import pack_bucket, send_pipelined
+from feature_jobs.online.keys import data_prefix, live_key, meta_key, snaps_key
 from feature_jobs.online.scripts import CLAIM_RETIRE, GO_LIVE, MARK_LOGGED
 
 #: Data keys outlive the pointer by this much: they are written before it goes live.
@@ -134,35 +133,6 @@ def register(client: Client, project: str, view: str, meta: SnapshotMeta, ttl: t
     pipe.hset(mkey, mapping=mapping)
     pipe.pexpire(mkey, data_ttl_ms)
     pipe.execute()
-
-
-def write_batch(
-    client: Client,
-    prefix: str,
-    buckets: int,
-    fields: Sequence[bytes],
-    values: Sequence[bytes],
-    ttl_ms: int,
-) -> None:
-    """Step 2 (runs on executors): write entity values into their buckets, one pipeline.
-
-    Entities are grouped per bucket so one HSET carries many of them; every HSET is
-    followed by the bucket's PEXPIRE in the same buffer, so even a writer killed half-way
-    leaves no key without a TTL.
-    """
-    groups: dict[int, list[bytes]] = {}
-    for field, value in zip(fields, values, strict=True):
-        bucket = key_hash(field) % buckets
-        group = groups.get(bucket)
-        if group is None:
-            groups[bucket] = group = []
-        group.append(field)
-        group.append(value)
-    ttl = str(ttl_ms).encode()
-    chunks: list[bytes] = []
-    for bucket, args in groups.items():
-        chunks.extend(pack_bucket(f"{prefix}{bucket}".encode(), args, ttl))
-    send_pipelined(client, f"{prefix}0", b"".join(chunks), 2 * len(groups))
 
 
 def go_live(client: Client, project: str, view: str, token: str, ttl: timedelta) -> GoLiveResult:

@@ -16,7 +16,8 @@ from feature_jobs.definitions import FeatureView
 from feature_jobs.online.codec import RowCodec, datetime_to_micros
 from feature_jobs.online.connection import Client
 from feature_jobs.online.keys import bucket_count, data_prefix, encode_entity, new_token
-from feature_jobs.online.publish import SnapshotMeta, go_live, register, write_batch
+from feature_jobs.online.publish import SnapshotMeta, go_live, register
+from feature_jobs.online.writer import write_batch
 
 
 def publish_rows(

@@ -12,8 +12,9 @@ from feature_jobs.errors import PublishRefused
 from feature_jobs.offline import read_sync_log
 from feature_jobs.online.codec import RowCodec
 from feature_jobs.online.keys import data_prefix, encode_entity, live_key, new_token, snaps_key
-from feature_jobs.online.publish import SnapshotMeta, go_live, read_live, register, write_batch
+from feature_jobs.online.publish import SnapshotMeta, go_live, read_live, register
 from feature_jobs.online.sync import reconcile_sync_log, sync
+from feature_jobs.online.writer import write_batch
 from feature_jobs.serving_rule import Status
 from tests.online.offline import snapshot_ts, write_snapshot
 from tests.online.views import user_stats

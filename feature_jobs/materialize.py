@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -14,9 +12,10 @@ from functools import partial
 from typing import TYPE_CHECKING, cast
 
 from feature_jobs.definitions import FeatureView
-from feature_jobs.errors import SkewlessError, TimeSemanticsError, UnsafeInputError
+from feature_jobs.errors import SkewlessError, TimeSemanticsError
 from feature_jobs.locks import run_lock
 from feature_jobs.offline import Commit, with_bookkeeping, write_snapshot
+from feature_jobs.run_ids import checked_run_id, new_run_id
 from feature_jobs.settings import Settings
 from feature_jobs.sources import check_rows, read_source
 from feature_jobs.timeutil import snapshot_times, utc_now
@@ -32,7 +31,6 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 Progress = Callable[[str], None]
-_RUN_ID = re.compile(r"^[A-Za-z0-9_.:+\-]{1,128}$")
 
 
 @dataclass(frozen=True)
@@ -55,12 +53,6 @@ class MaterializeResult:
             f"rows={self.rows} delta_version={self.delta_version} "
             f"definition={self.definition_version} {self.seconds:.1f}s"
         )
-
-
-def new_run_id(now: datetime | None = None) -> str:
-    """A unique run id for manual runs (Airflow passes its own)."""
-    moment = now or utc_now()
-    return f"manual__{moment:%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
 
 
 def materialize(
@@ -130,10 +122,7 @@ def _materialize_locked(
     """The work of :func:`materialize_range`; the caller holds the locks of ``days``."""
     now = now or utc_now()
     run_id = run_id or new_run_id(now)
-    if not _RUN_ID.match(run_id):
-        raise UnsafeInputError(
-            f"--run-id {run_id[:80]!r} is invalid; use letters, digits and _ . : + - (max 128)"
-        )
+    checked_run_id(run_id)
     times = [
         (day, ts) for day in sorted(set(days)) for ts in snapshot_times(day, view.cadence_delta)
     ]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from feature_jobs.cli.common import checked_run_id, say, selected_views, start_spark
+from feature_jobs.cli.common import say, selected_views, start_spark
 from feature_jobs.errors import UnsafeInputError
 from feature_jobs.offline import latest_snapshot_date
 from feature_jobs.online.check import check, send_check_alert
+from feature_jobs.run_ids import checked_run_id
 from feature_jobs.settings import Settings
 from feature_jobs.timeutil import parse_date
 

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from typing import TYPE_CHECKING
 
 from feature_jobs.definitions import FeatureView, Registry, load_registry
-from feature_jobs.errors import UnsafeInputError
 from feature_jobs.redaction import redact_text
 from feature_jobs.settings import Settings
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
-
-
-#: Run ids are stored in Delta rows, Redis metadata and alerts: plain ids only.
-_RUN_ID = re.compile(r"^[A-Za-z0-9_.:+\-]{1,128}$")
-
-
-def checked_run_id(run_id: str | None, flag: str = "--run-id") -> str | None:
-    """``run_id`` if it is a plain id (what Airflow and ``new_run_id`` produce), else refuse."""
-    if run_id is not None and not _RUN_ID.match(run_id):
-        raise UnsafeInputError(
-            f"{flag} {run_id[:80]!r} is invalid; use letters, digits and _ . : + - (max 128)"
-        )
-    return run_id
 
 
 def say(message: str) -> None:

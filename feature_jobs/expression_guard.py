@@ -186,7 +186,7 @@ def _plan_classes(plan: Any) -> set[str]:
     """The class of every operator and expression of a logical plan.
 
     One JVM call for the plan's JSON instead of several per node: a walk node by node
-    over py4j costs about a second on a demo view's plan.
+    pays a py4j round trip per call, which adds up on a real view's plan.
     """
     try:
         tree = json.loads(plan.toJSON())

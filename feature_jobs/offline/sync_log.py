@@ -61,7 +61,7 @@ def sync_log_schema() -> StructType:
 
 #: Table properties set when the sync log is created. Its rows are few and always read
 #: whole, so per-file column statistics buy nothing and only slow every append; fewer
-#: checkpoints keep a checkpoint's cost (about a second) out of most publishes.
+#: checkpoints keep the cost of writing one out of most publishes (bench/README.md).
 TABLE_PROPERTIES = {"delta.dataSkippingNumIndexedCols": "0", "delta.checkpointInterval": "50"}
 #: Session settings for an append: no checksum file after each commit (it speeds up
 #: loading big tables; this one is a few rows, and the checksum costs as much as the row).

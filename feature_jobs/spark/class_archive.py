@@ -7,8 +7,8 @@ Parquet write) so that the classes every skewless job needs are loaded, and stop
 JVM writes the archive as it exits. Later JVMs map those classes from the archive instead
 of loading and verifying them again (:mod:`feature_jobs.spark.jvm_options`).
 
-Measured on the training-set bench (1M-row spine, 2 cores): Spark ready in 2.9 s instead
-of 5.6 s, the whole command 28-29 s instead of 33 s.
+It shortens the start of every command, most of all the time until Spark is ready
+(figures in bench/README.md, "Training sets").
 
 The archive is tied to the JDK build and to the exact class path; a JVM that does not
 match ignores it. Its file name carries the pyspark version, so upgrading Spark asks for

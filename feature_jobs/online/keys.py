@@ -18,6 +18,11 @@ join key in declaration order (a netstring without the trailing comma). The enco
 prefix-free, so ``("a:b", "c")`` and ``("a", "b:c")`` give ``3:a:b1:c`` and
 ``1:a3:b:c``; any byte (``:``, ``*``, newline, unicode) is carried as data. Long keys use
 their decimal text. Entities are spread over buckets by ``crc32(field) % buckets``.
+
+Limits: an entity key over :data:`MAX_KEY_BYTES` or an encoded value row over
+:data:`MAX_VALUE_BYTES` is refused on the executor before the row is sent to Redis (a
+10 MB string would block the server while it copies it and blow the memory budget).
+Online reads refuse such keys before the round trip too.
 """
 
 from __future__ import annotations
@@ -29,11 +34,15 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from feature_jobs.errors import OnlineRequestError
+from feature_jobs.errors import OnlineRequestError, PublishRefused
 
 #: Target mean number of entities per bucket hash. Below Redis' default
 #: hash-max-listpack-entries (128), so buckets of short values stay in the compact encoding.
 ENTITIES_PER_BUCKET = 64
+#: Largest encoded entity key (all join keys of one entity) accepted online.
+MAX_KEY_BYTES = 4 * 1024
+#: Largest encoded row of feature values of one entity accepted online.
+MAX_VALUE_BYTES = 1024 * 1024
 
 
 def view_tag(project: str, view: str) -> str:
@@ -162,3 +171,41 @@ def _preview(value: Any, limit: int = 40) -> str:
         return f"{value[:limit]!r}... ({len(value)} characters)"
     text = repr(value)
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def check_sizes(fields: Sequence[bytes], values: Sequence[bytes], where: str) -> None:
+    """Refuse an oversized entity key or value row (runs on the executors, per batch).
+
+    Raises:
+        PublishRefused: naming the entity (first bytes), its size and the limit.
+    """
+    for field, value in zip(fields, values, strict=True):
+        if len(field) > MAX_KEY_BYTES:
+            raise PublishRefused(
+                f"{where}: an entity key is {_size(len(field))} (starts {field[:40]!r}), over "
+                f"the {_size(MAX_KEY_BYTES)} limit of online keys; nothing was published - "
+                "use shorter join keys (an id, or a hash of the long value)"
+            )
+        if len(value) > MAX_VALUE_BYTES:
+            raise PublishRefused(
+                f"{where}: the values of entity {field[:40]!r} are {_size(len(value))}, over "
+                f"the {_size(MAX_VALUE_BYTES)} limit of one online row; nothing was "
+                "published - shorten or drop the oversized feature in the definition"
+            )
+
+
+def check_read_key(field: bytes, where: str) -> None:
+    """Refuse an oversized key in an online read before it is sent to Redis."""
+    if len(field) > MAX_KEY_BYTES:
+        raise OnlineRequestError(
+            f"{where}: the entity key is {_size(len(field))}, over the {_size(MAX_KEY_BYTES)} "
+            "limit of online keys; send the entity's id"
+        )
+
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MiB"
+    if n >= 1024:
+        return f"{n / 1024:.1f} KiB"
+    return f"{n} bytes"

@@ -12,6 +12,12 @@ A publish is three steps, each safe to interrupt:
 
 A crash before step 3 leaves the old pointer live and an orphan that the next sync
 retires (or the TTL removes); a re-run writes a fresh token and completes the publish.
+
+A snapshot with fewer than :data:`MIN_KEPT_FRACTION` of the rows of the live one is not
+published unless forced (``sync --force``, see :func:`check_shrink`): a half-empty source
+usually means a broken upstream, and publishing would turn most entities into MISSING at
+once. (The validation gate's ``row_count_drop_pct`` already stops most such batches at
+materialize; this guard protects what is *served*.)
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from feature_jobs.errors import PublishRefused
 from feature_jobs.online.codec import RowCodec, datetime_to_micros, micros_to_datetime
 from feature_jobs.online.connection import Client
 from feature_jobs.online.keys import data_prefix, live_key, meta_key, snaps_key
@@ -33,6 +40,8 @@ DATA_TTL_SLACK = timedelta(days=1)
 DEFAULT_GRACE = timedelta(seconds=30)
 #: A registered snapshot that never went live is an orphan once this old.
 DEFAULT_ABANDONED_AFTER = timedelta(hours=1)
+#: A new snapshot must keep at least this fraction of the live snapshot's entities.
+MIN_KEPT_FRACTION = 0.5
 
 
 @dataclass(frozen=True)
@@ -133,6 +142,24 @@ def register(client: Client, project: str, view: str, meta: SnapshotMeta, ttl: t
     pipe.hset(mkey, mapping=mapping)
     pipe.pexpire(mkey, data_ttl_ms)
     pipe.execute()
+
+
+def check_shrink(view: str, live: SnapshotMeta | None, new_rows: int, force: bool) -> None:
+    """Refuse to replace a live snapshot by one with under half of its rows, unless forced.
+
+    Raises:
+        PublishRefused: with both counts and the way to force it.
+    """
+    if force or live is None or live.rows == 0:
+        return
+    if new_rows < MIN_KEPT_FRACTION * live.rows:
+        raise PublishRefused(
+            f"sync of {view}: the new snapshot has {new_rows} entities, under "
+            f"{MIN_KEPT_FRACTION:.0%} of the {live.rows} served now (snapshot "
+            f"{live.feature_ts.isoformat()}); "
+            "nothing was published - check the source data, or re-run sync with --force "
+            "to publish it anyway"
+        )
 
 
 def go_live(client: Client, project: str, view: str, token: str, ttl: timedelta) -> GoLiveResult:

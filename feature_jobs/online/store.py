@@ -30,8 +30,7 @@ from feature_jobs.definitions import FeatureView, Registry, load_registry
 from feature_jobs.errors import DefinitionError, OnlineRequestError
 from feature_jobs.online.codec import RowCodec, micros_to_datetime
 from feature_jobs.online.connection import Client
-from feature_jobs.online.guards import check_read_key
-from feature_jobs.online.keys import entity_fields, live_key, read_argument
+from feature_jobs.online.keys import check_read_key, entity_fields, live_key, read_argument
 from feature_jobs.online.link import Server, ServerLink
 from feature_jobs.online.response import OnlineResponse
 from feature_jobs.serving_rule import Fill, Outcome, Status, decide, fill_value, is_stale

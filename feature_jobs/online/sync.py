@@ -8,6 +8,9 @@
    pipelined per bucket); only a per-partition row count returns to the driver.
 5. Swap the pointer in one Lua script (refusing to go backwards), append the publish to
    the sync log, and retire the superseded snapshot after a grace period.
+
+The work runs inside ``with alert_on_failure(...)``: a failure or refusal sends exactly
+one alert (kind ``sync.failed`` / ``sync.refused``) and re-raises.
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from feature_jobs.definitions import FeatureView
-from feature_jobs.errors import OnlineStoreError
+from feature_jobs.errors import LockHeld, OnlineStoreError, PublishRefused, SkewlessError
 from feature_jobs.locks import run_lock
 from feature_jobs.offline import (
     OfflineSnapshot,
@@ -35,7 +39,6 @@ from feature_jobs.offline import (
 )
 from feature_jobs.online import publish  # called via the module: fault tests replace steps
 from feature_jobs.online.connection import JOB_RETRY, Client, connect, online_url, redis_errors
-from feature_jobs.online.guards import alert_on_failure, check_shrink
 from feature_jobs.online.keys import bucket_count, data_prefix, new_token
 from feature_jobs.online.writer import RESULT_SCHEMA, PartitionWriter
 from feature_jobs.settings import Settings
@@ -179,7 +182,7 @@ def _sync_locked(
         try:
             rows = _write(snapshot, view, meta, data_prefix(project, name, meta.token), url, ttl)
             # A collapsed snapshot (half the entities gone) is refused unless forced.
-            check_shrink(name, live.meta if live else None, rows, force)
+            publish.check_shrink(name, live.meta if live else None, rows, force)
             meta = dataclasses.replace(meta, rows=rows)
             publish.set_rows(client, project, name, meta.token, rows)
             outcome = publish.go_live(client, project, name, meta.token, ttl)
@@ -311,3 +314,41 @@ def _log(
     )
     append_sync_log(spark, settings, entry)
     publish.mark_logged(client, settings.project, view, meta.token)
+
+
+@contextmanager
+def alert_on_failure(
+    settings: Settings, view: str, day: date, run_id: str | None
+) -> Iterator[None]:
+    """Send one alert when the sync of ``view`` for ``day`` run inside this block fails.
+
+    The error is re-raised. A :class:`PublishRefused` is alerted as ``sync.refused``, any
+    other :class:`SkewlessError` as ``sync.failed``; a :class:`LockHeld` is not alerted:
+    another run of the same sync is doing the work.
+    """
+    try:
+        yield
+    except LockHeld:
+        raise
+    except SkewlessError as exc:
+        _send(settings, view, day, run_id, exc)
+        raise
+
+
+def _send(settings: Settings, view: str, day: date, run_id: str | None, exc: SkewlessError) -> None:
+    from feature_jobs.alerts import Alert, send_alert
+    from feature_jobs.redaction import redact_text
+
+    refused = isinstance(exc, PublishRefused)
+    send_alert(
+        settings,
+        Alert(
+            kind="sync.refused" if refused else "sync.failed",
+            title=f"sync of {view} for {day} {'was refused' if refused else 'failed'}",
+            message=redact_text(f"{exc}; online keeps serving the previous snapshot"),
+            view=view,
+            snapshot_date=day.isoformat(),
+            run_id=run_id,
+            details={"error": type(exc).__name__},
+        ),
+    )

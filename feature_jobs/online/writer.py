@@ -30,8 +30,7 @@ from redis.retry import Retry
 
 from feature_jobs.online.codec import RowCodec
 from feature_jobs.online.connection import JOB_RETRY, Client, connect, redis_errors
-from feature_jobs.online.guards import check_sizes
-from feature_jobs.online.keys import encode_part, key_hash
+from feature_jobs.online.keys import check_sizes, encode_part, key_hash
 
 #: Schema of what each partition reports back.
 RESULT_SCHEMA = "rows long, foreign long, foreign_version string"

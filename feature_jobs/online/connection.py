@@ -1,4 +1,5 @@
-"""Connections to the online Redis: URL forms, Cluster, and one-line errors.
+"""Connections to the online Redis: URL forms, Cluster, one-line errors, the ACL users, and
+the serving SDK's link that follows the embedded server.
 
 Accepted ``REDIS_URL`` forms:
 
@@ -9,13 +10,40 @@ Accepted ``REDIS_URL`` forms:
   Cluster (any node works as the seed; the others are discovered).
 
 When ``REDIS_URL`` is unset, :func:`online_url` starts (or reuses) the embedded server.
+
+**ACL users** (:func:`acl_rules`): a writer for sync, a read-only user for serving. Give
+each its own password and put it only in the environment (``REDIS_URL`` of the sync jobs,
+of the serving process) or in an Airflow connection, never in a file of the repository.
+Both users are confined to the project's keys (every key skewless writes starts with
+``{<project>:``, see ``keys.py``); neither may run administrative or keyspace-wide
+commands (``@dangerous``: FLUSHALL, CONFIG, KEYS, DEBUG, SHUTDOWN...; and SCAN, which
+would list other projects' key names). Commands a Lua script calls are checked against
+the calling user too, so the reader's read script cannot write even though it runs
+through EVALSHA. Example (``redis-cli``, project ``skewless``)::
+
+    ACL SETUSER skewless-writer on >WRITER_PASSWORD ~{skewless:* +@all -@dangerous -scan
+    ACL SETUSER skewless-reader on >READER_PASSWORD ~{skewless:* -@all +@read
+        +@connection -@dangerous -scan +eval +evalsha +script|load
+
+then ``REDIS_URL=redis://skewless-writer:WRITER_PASSWORD@host:6379/0`` for sync and
+``REDIS_URL=redis://skewless-reader:READER_PASSWORD@host:6379/0`` for ``serve``.
+
+**Following the embedded server** (:class:`ServerLink`): with ``REDIS_URL`` set, redis-py
+reconnects to the same address by itself. With it unset, the serving SDK talks to the
+embedded redis-server of its data root, which takes a new port each time it starts: when
+a call cannot connect, the link looks the server up again (at most once a second, by one
+thread; starting it if it is down, as every command does) and retries the call once on
+the new address.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeAlias
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
@@ -137,3 +165,133 @@ def redact(url: str) -> str:
     return urlunsplit(
         (parts.scheme, f"{user}:***@{host}{port}", parts.path, parts.query, parts.fragment)
     )
+
+
+# -- the ACL users -------------------------------------------------------------------------
+
+Role = Literal["writer", "reader"]
+
+
+def acl_rules(role: Role, project: str) -> list[str]:
+    """The ACL rules (without user name and password) of ``role`` for ``project``."""
+    keys = "~{" + project + ":*"
+    if role == "writer":
+        return ["on", keys, "+@all", "-@dangerous", "-scan"]
+    return [
+        "on",
+        keys,
+        "-@all",
+        "+@read",
+        "+@connection",
+        "-@dangerous",
+        "-scan",
+        "+eval",
+        "+evalsha",
+        "+script|load",
+    ]
+
+
+# -- the serving SDK's link, following the embedded server ---------------------------------
+
+#: Seconds between two look-ups of the embedded server after failed connections.
+FOLLOW_INTERVAL_S = 1.0
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Server:
+    """One server's address, client and read script: swapped as a whole, never mixed."""
+
+    url: str
+    client: Client
+    read: Any  # the link's read script, registered on ``client``
+    cluster: bool
+
+    @classmethod
+    def open(cls, url: str, client: Client, script: str) -> Server:
+        """Wrap an open client of the server at ``url``, registering the Lua ``script``."""
+        return cls(url, client, client.register_script(script), is_cluster(client))
+
+
+class ServerLink:
+    """Runs calls on the store's Redis with one-line errors; follows the embedded server.
+
+    Args:
+        settings: ``REDIS_URL``, or the data root whose embedded server is used.
+        client: an open client (then never replaced); connected from the settings if None.
+        timeout: seconds to wait for a connection or a reply.
+        script: the Lua script every server is read through (``Server.read``).
+    """
+
+    def __init__(
+        self, settings: Settings, client: Client | None, timeout: float, script: str
+    ) -> None:
+        self.settings = settings
+        self.timeout = timeout
+        self.script = script
+        # Only a link that found the embedded server itself may go looking for it again.
+        self._follows = client is None and not settings.redis_url
+        if client is None:
+            url = online_url(settings)
+            client = connect(url, timeout=timeout)
+        else:
+            url = settings.redis_url or "the embedded redis-server"
+        self.server = Server.open(url, client, script)
+        self._lock = threading.Lock()
+        self._looked_at = float("-inf")
+
+    @property
+    def url(self) -> str:
+        """The URL in use, without its password (safe to print)."""
+        return redact(self.server.url)
+
+    def call(self, action: Callable[[Server], T]) -> T:
+        """``action`` on the current server; once more if the embedded one moved.
+
+        Raises:
+            OnlineStoreError: the server cannot be reached, does not answer within the
+                timeout, or refuses the call.
+        """
+        server = self.server
+        with redis_errors(server.url, self.timeout):
+            try:
+                return action(server)
+            except redis.ConnectionError:
+                moved = self._follow(server)
+                if moved is None:
+                    raise
+        with redis_errors(moved.url, self.timeout):
+            return action(moved)
+
+    def close(self) -> None:
+        """Close the connections."""
+        self.server.client.close()
+
+    def _follow(self, failed: Server) -> Server | None:
+        """The embedded server's new address, or None when it has not moved (or cannot say).
+
+        At most one look-up a second, by one thread: the others fail fast meanwhile. Not on
+        a timeout: a frozen server is still the right one, and starting a second one on its
+        data folder would be wrong.
+        """
+        if not self._follows or not self._lock.acquire(blocking=False):
+            return None
+        try:
+            if self.server is not failed:
+                return self.server  # another thread already moved on
+            if time.monotonic() - self._looked_at < FOLLOW_INTERVAL_S:
+                return None
+            self._looked_at = time.monotonic()
+            try:
+                url = online_url(self.settings)
+                if url == failed.url:
+                    return None  # same server: a dropped connection, redis-py reconnects
+                self.server = Server.open(url, connect(url, timeout=self.timeout), self.script)
+            except (OnlineStoreError, ConfigError):
+                return None  # the caller reports its own failure
+            # Calls still running on the old client fail like this one did.
+            failed.client.close()
+            return self.server
+        finally:
+            self._lock.release()

@@ -7,7 +7,7 @@ two snapshots), then applies the view's max_age / on_stale / defaults through
 On a Redis Cluster each view is one script call (its keys share one slot).
 
 With ``REDIS_URL`` unset the store follows the embedded redis-server of its data root
-when it restarts on a new port (see :mod:`feature_jobs.online.link`).
+when it restarts on a new port (see :class:`feature_jobs.online.connection.ServerLink`).
 
 Example::
 
@@ -29,10 +29,10 @@ from typing import Any
 from feature_jobs.definitions import FeatureView, Registry, load_registry
 from feature_jobs.errors import DefinitionError, OnlineRequestError
 from feature_jobs.online.codec import RowCodec, micros_to_datetime
-from feature_jobs.online.connection import Client
+from feature_jobs.online.connection import Client, Server, ServerLink
 from feature_jobs.online.keys import check_read_key, entity_fields, live_key, read_argument
-from feature_jobs.online.link import Server, ServerLink
 from feature_jobs.online.response import OnlineResponse
+from feature_jobs.online.scripts import READ
 from feature_jobs.serving_rule import Fill, Outcome, Status, decide, fill_value, is_stale
 from feature_jobs.settings import Settings
 from feature_jobs.timeutil import require_utc, utc_now
@@ -90,7 +90,7 @@ class FeatureStore:
         self.settings = settings
         self.clock = clock
         self.registry = registry or load_registry(settings.features_module)
-        self._link = ServerLink(settings, client, timeout)
+        self._link = ServerLink(settings, client, timeout, READ)
         self._plans: dict[tuple[str, ...] | str, _Plan] = {}
         self._schemas: dict[tuple[bytes, tuple[str, ...]], _Schema] = {}
         self._times: dict[bytes, datetime] = {}

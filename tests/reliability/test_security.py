@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from feature_jobs.errors import OnlineStoreError
-from feature_jobs.online.acl import acl_rules
+from feature_jobs.online.connection import acl_rules
 from feature_jobs.online.store import FeatureStore
 from feature_jobs.online.sync import sync
 from feature_jobs.settings import Settings

@@ -10,10 +10,22 @@ Public entry points::
 - ``FeatureStore(settings).get_online_features(features, entity_rows)``: serving reads.
 - ``check(spark, settings, view, day)``: compare what Redis serves with Delta.
 
-Modules: ``keys`` (key layout, entity encoding), ``codec`` (value encoding), ``scripts``
-(Lua), ``publish`` (register / write / go-live / retire), ``writer`` (executor side),
-``connection`` and ``embedded``. The Delta side (the snapshot a sync reads, the sync log
-it appends to) is :mod:`feature_jobs.offline`.
+Modules:
+
+- ``connection``: ``REDIS_URL`` forms, connecting, one-line errors, password redaction, the
+  ACL roles, and the serving link that follows a restarted embedded server.
+- ``embedded``: the embedded redis-server process used when ``REDIS_URL`` is unset.
+- ``keys``: the key layout, the entity-key encoding, and the key and value size limits.
+- ``codec``: the encoding of feature values (JSON rows, fixed-width binary rows).
+- ``publish``: register / go-live / retire with their Lua scripts, the shrink rule.
+- ``writer``: the executors' side of a sync, with the hand-packed RESP writes.
+- ``sync``: the sync job and its failure alert.
+- ``check``: compare what Redis serves with Delta.
+- ``store``: the read SDK and its one-round-trip READ script.
+- ``response``: the response type of a read.
+
+The Delta side (the snapshot a sync reads, the sync log it appends to) is
+:mod:`feature_jobs.offline`.
 """
 
 from __future__ import annotations

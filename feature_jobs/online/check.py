@@ -28,7 +28,7 @@ from feature_jobs.online.codec import RowCodec
 from feature_jobs.online.connection import Client, connect, online_url, redis_errors
 from feature_jobs.online.keys import data_prefix, encode_entity, live_key, read_argument
 from feature_jobs.online.publish import LivePointer, read_live
-from feature_jobs.online.scripts import READ
+from feature_jobs.online.store import READ
 from feature_jobs.settings import Settings
 
 if TYPE_CHECKING:

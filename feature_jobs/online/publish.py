@@ -32,7 +32,6 @@ from feature_jobs.errors import PublishRefused
 from feature_jobs.online.codec import RowCodec, datetime_to_micros, micros_to_datetime
 from feature_jobs.online.connection import Client
 from feature_jobs.online.keys import data_prefix, live_key, meta_key, snaps_key
-from feature_jobs.online.scripts import CLAIM_RETIRE, GO_LIVE, MARK_LOGGED
 
 #: Data keys outlive the pointer by this much: they are written before it goes live.
 DATA_TTL_SLACK = timedelta(days=1)
@@ -246,3 +245,66 @@ def _ms(delta: timedelta) -> int:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+# -- Lua scripts ---------------------------------------------------------------------------
+# Each runs atomically inside Redis. Every key a script touches carries the view's hash tag
+# (see keys.py), so on a Redis Cluster a script's keys all live in one slot.
+
+#: Make a fully written snapshot the live one, unless a newer one is already live.
+#: KEYS: live pointer, snapshot registry, metadata of the new snapshot.
+#: ARGV: token, TTL of the pointer in milliseconds.
+#: Returns {'ok', previous token or '', live_at micros} | {'newer', token, ts, version}
+#: | {'gone'} (the snapshot was retired by a concurrent sync or expired)
+#: | {'incomplete', entities stored, entities expected} (Redis lost some of its writes:
+#: a restart without persistence, an eviction); the entity count is O(buckets) HLENs.
+GO_LIVE = """
+local token = ARGV[1]
+if not redis.call('ZSCORE', KEYS[2], token) or redis.call('EXISTS', KEYS[3]) == 0 then
+  return {'gone'}
+end
+local new_ts = tonumber(redis.call('HGET', KEYS[3], 'ts'))
+local new_version = tonumber(redis.call('HGET', KEYS[3], 'delta_version'))
+local cur = redis.call('HMGET', KEYS[1], 'token', 'ts', 'delta_version')
+if cur[1] then
+  local cur_ts = tonumber(cur[2])
+  if cur_ts > new_ts or (cur_ts == new_ts and tonumber(cur[3]) > new_version) then
+    return {'newer', cur[1], cur[2], cur[3]}
+  end
+end
+local m = redis.call('HMGET', KEYS[3], 'prefix', 'buckets', 'rows')
+local stored = 0
+for b = 0, tonumber(m[2]) - 1 do
+  stored = stored + redis.call('HLEN', m[1] .. b)
+end
+if stored ~= tonumber(m[3]) then
+  return {'incomplete', tostring(stored), m[3]}
+end
+local now = redis.call('TIME')
+local live_at = now[1] .. string.format('%06d', tonumber(now[2]))
+local meta = redis.call('HGETALL', KEYS[3])
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(meta))
+redis.call('HSET', KEYS[1], 'token', token, 'live_at', live_at, 'logged', '0')
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return {'ok', cur[1] or '', live_at}
+"""
+
+#: Take a snapshot out of the registry so it can be deleted, unless it is live.
+#: KEYS: live pointer, snapshot registry. ARGV: token. Returns 1 when claimed, else 0.
+CLAIM_RETIRE = """
+if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then
+  return 0
+end
+return redis.call('ZREM', KEYS[2], ARGV[1])
+"""
+
+#: Record that the live snapshot's publish is in the sync log.
+#: KEYS: live pointer. ARGV: token. Returns 1 when marked (the token is still live).
+MARK_LOGGED = """
+if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'logged', '1')
+  return 1
+end
+return 0
+"""

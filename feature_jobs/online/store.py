@@ -32,12 +32,50 @@ from feature_jobs.online.codec import RowCodec, micros_to_datetime
 from feature_jobs.online.connection import Client, Server, ServerLink
 from feature_jobs.online.keys import check_read_key, entity_fields, live_key, read_argument
 from feature_jobs.online.response import OnlineResponse
-from feature_jobs.online.scripts import READ
 from feature_jobs.serving_rule import Fill, Outcome, Status, decide, fill_value, is_stale
 from feature_jobs.settings import Settings
 from feature_jobs.timeutil import require_utc, utc_now
 
 _PLAN_CACHE_SIZE = 256
+
+#: Read the live pointer of several views and, in the same atomic step, the stored values
+#: of their entities. KEYS: one live pointer per view. ARGV: one string per view, the
+#: concatenation for each entity of ``<crc32 of key>:<key length>:<encoded key>`` (one
+#: argument instead of two per entity: packing arguments is what costs on the client).
+#: Returns, per view, {token, ts, schema, presence, values}: presence holds "1" or "0"
+#: per entity, values the present entities' stored rows concatenated with the snapshot's
+#: separator (decoded by one parser call); token is nil when nothing is published.
+READ = """
+local out = {}
+for i = 1, #KEYS do
+  local p = redis.call('HMGET', KEYS[i], 'token', 'ts', 'schema', 'prefix', 'buckets', 'sep')
+  local presence, joined = false, false
+  if p[1] then
+    local prefix, buckets, blob = p[4], tonumber(p[5]), ARGV[i]
+    local flags, vals, pos, j, n = {}, {}, 1, 0, 0
+    while pos <= #blob do
+      local c1 = string.find(blob, ':', pos, true)
+      local c2 = string.find(blob, ':', c1 + 1, true)
+      local stop = c2 + tonumber(string.sub(blob, c1 + 1, c2 - 1))
+      local bucket = tonumber(string.sub(blob, pos, c1 - 1)) % buckets
+      local v = redis.call('HGET', prefix .. bucket, string.sub(blob, c2 + 1, stop))
+      j = j + 1
+      if v then
+        n = n + 1
+        vals[n] = v
+        flags[j] = '1'
+      else
+        flags[j] = '0'
+      end
+      pos = stop + 1
+    end
+    presence = table.concat(flags)
+    joined = table.concat(vals, p[6] or ',')
+  end
+  out[i] = {p[1], p[2], p[3], presence, joined}
+end
+return out
+"""
 
 
 @dataclass(frozen=True)

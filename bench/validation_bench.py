@@ -81,7 +81,7 @@ def main() -> None:
     from feature_jobs.spark.session import build_spark
     from feature_jobs.timeutil import snapshot_times
     from feature_jobs.validation.contract import view_contract
-    from feature_jobs.validation.gate import enforce_gate
+    from feature_jobs.validation.gate import gate_snapshots
     from schemas import view_schema
 
     settings = Settings.from_env()
@@ -99,11 +99,11 @@ def main() -> None:
         started = time.monotonic()
         a[3].count()
         computed = time.monotonic() - started
-        result = enforce_gate(*a, **kw)
+        result = gate_snapshots(*a, **kw)
         gate_runs.append((computed, result))
         return result
 
-    mat.enforce_gate = timed_gate  # type: ignore[assignment]
+    mat.gate_snapshots = timed_gate  # type: ignore[assignment]
     print(f"machine: {platform.node()} {os.cpu_count()} cores, {platform.platform()}")
     print(f"data: {summary}")
     days = [end - timedelta(days=i) for i in range(args.dates - 1, -1, -1)]
@@ -116,10 +116,12 @@ def main() -> None:
             total = time.monotonic() - started
             [(computed, gate)] = gate_runs
             phases = " ".join(f"{k}={v:.2f}" for k, v in gate.timings.items())
+            seconds = sum(gate.timings.values())
+            warnings = sum(len(v.findings) for v in gate.verdicts)
             print(
                 f"{day} rows={result.rows} materialize={total:.2f}s (snapshot compute "
-                f"{computed:.2f}s) gate={gate.seconds:.2f}s ({100 * gate.seconds / total:.0f}%) "
-                f"[{phases}] warnings={len(gate.warnings)}"
+                f"{computed:.2f}s) gate={seconds:.2f}s ({100 * seconds / total:.0f}%) "
+                f"[{phases}] warnings={warnings}"
             )
         [feature_ts] = snapshot_times(days[-1], view.cadence_delta)[-1:]
         snapshot = read_snapshot(spark, settings, view, feature_ts).cache()

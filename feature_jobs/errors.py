@@ -29,6 +29,18 @@ class ValidationFailed(SkewlessError):
     exit_code = 3
 
 
+class SnapshotsRefused(ValidationFailed):
+    """Some snapshots of a run failed validation; the passing ones were committed.
+
+    Attributes:
+        committed: the results of the snapshots that were committed (may be empty).
+    """
+
+    def __init__(self, message: str, committed: tuple[object, ...] = ()) -> None:
+        super().__init__(message)
+        self.committed = committed
+
+
 class TimeSemanticsError(SkewlessError):
     """A timestamp or date breaks the UTC rules (naive time, bad date, future snapshot)."""
 

@@ -1,4 +1,10 @@
-"""materialize(view, date): source -> snapshot -> validation gate -> one Delta commit."""
+"""materialize(view, dates): source -> snapshots -> validation gate -> one Delta commit.
+
+A date and a backfill range take the same path: every snapshot of the range is computed
+in one Spark plan (the source read and deduplicated once), judged by the gate in one pass,
+and the passing ones are committed together in one Delta commit; a refused snapshot is
+quarantined alone (see :mod:`feature_jobs.validation.gate`).
+"""
 
 from __future__ import annotations
 
@@ -7,28 +13,28 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime
-from functools import partial
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, cast
 
 from feature_jobs.definitions import FeatureView
-from feature_jobs.errors import SkewlessError, TimeSemanticsError
+from feature_jobs.errors import SkewlessError, SnapshotsRefused, TimeSemanticsError
 from feature_jobs.locks import run_lock
-from feature_jobs.offline import Commit, with_bookkeeping, write_snapshot
+from feature_jobs.offline import Commit, with_bookkeeping, write_snapshots
 from feature_jobs.run_ids import checked_run_id, new_run_id
 from feature_jobs.settings import Settings
 from feature_jobs.sources import check_rows, read_source
-from feature_jobs.timeutil import snapshot_times, utc_now
+from feature_jobs.timeutil import logical_date, snapshot_times, utc_now
 from feature_jobs.transform import (
     check_expressions,
     compute_snapshots,
     prepare_events,
     prune_events,
 )
-from feature_jobs.validation.gate import enforce_gate
+from feature_jobs.validation.gate import gate_snapshots
+from feature_jobs.validation.verdicts import Verdict
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 Progress = Callable[[str], None]
 
@@ -47,7 +53,7 @@ class MaterializeResult:
     seconds: float
 
     def summary(self) -> str:
-        """The one-line summary printed per view and date."""
+        """The one-line summary of one snapshot."""
         return (
             f"{self.view} {self.snapshot_date} feature_ts={self.feature_ts:%Y-%m-%dT%H:%MZ} "
             f"rows={self.rows} delta_version={self.delta_version} "
@@ -90,14 +96,17 @@ def materialize_range(
     now: datetime | None = None,
     progress: Progress | None = None,
 ) -> list[MaterializeResult]:
-    """Materialize several dates of one view, reading and preparing the source once.
+    """Materialize several dates of one view in one Spark plan and one Delta commit.
 
-    Each snapshot is still validated and committed on its own (one Delta commit per
-    snapshot time), so a failure on one date leaves the dates before it committed and
-    nothing of the failed one.
+    Every snapshot of ``days`` is computed together, judged by the gate in one pass, and
+    the passing ones replace exactly their snapshots in one commit: a crash before it
+    leaves nothing of the range, and a re-run converges. Returns one result per
+    committed snapshot, in time order.
 
     Raises:
         LockHeld: another run holds the lock of one of the dates; nothing was done.
+        SnapshotsRefused: some snapshots failed validation and were quarantined (with their
+            report and alert); the others were committed and are in its ``committed``.
     """
     # One run per view and date: the lock of every date of the range is held until the
     # last commit, so a second run started meanwhile fails with LockHeld.
@@ -120,13 +129,12 @@ def _materialize_locked(
     progress: Progress | None,
 ) -> list[MaterializeResult]:
     """The work of :func:`materialize_range`; the caller holds the locks of ``days``."""
+    started = time.monotonic()
     now = now or utc_now()
     run_id = run_id or new_run_id(now)
     checked_run_id(run_id)
-    times = [
-        (day, ts) for day in sorted(set(days)) for ts in snapshot_times(day, view.cadence_delta)
-    ]
-    unfinished = [ts for _, ts in times if ts > now]
+    times = [ts for day in sorted(set(days)) for ts in snapshot_times(day, view.cadence_delta)]
+    unfinished = [ts for ts in times if ts > now]
     if unfinished:
         raise TimeSemanticsError(
             f"feature view {view.name}: the snapshot at {unfinished[0].isoformat()} is in the "
@@ -134,57 +142,95 @@ def _materialize_locked(
         )
     events = read_source(spark, settings, view.source)
     check_expressions(view, events.limit(0))
-    pruned = prune_events(view, events, times[0][1] - view.longest_window, times[-1][1])
+    pruned = prune_events(view, events, times[0] - view.longest_window, times[-1])
     check_rows(pruned, view.source, view.keys, view.name)
     prepared = prepare_events(view, pruned)
+    computed = compute_snapshots(view, prepared, times)
+    # Cached: the gate's pass, its samples of failing rows and the Delta write read it.
+    snapshots = with_bookkeeping(computed, view, run_id, now).cache()
+
+    def commit(passing: Sequence[datetime]) -> Commit:
+        rows = snapshots
+        if len(passing) < len(times):
+            rows = snapshots.where(snapshots["feature_ts"].isin(list(passing)))
+        return write_snapshots(spark, settings, view, rows, passing, run_id)
+
+    try:
+        gate = gate_snapshots(
+            spark, settings, view, snapshots, times, run_id,
+            allow_unvalidated=allow_unvalidated, now=now, commit=commit,
+        )  # fmt: skip
+        rows_at = (
+            {v.key.feature_ts: v.scan.rows for v in gate.verdicts}
+            if gate.validated
+            else _rows_per_time(snapshots, times)
+        )
+    finally:
+        snapshots.unpersist()
+    committed = cast(Commit | None, gate.committed)
+    refused = {v.key.feature_ts for v in gate.refused}
+    seconds = time.monotonic() - started
+    results = [
+        MaterializeResult(
+            view=view.name,
+            snapshot_date=logical_date(ts),
+            feature_ts=ts,
+            rows=rows_at[ts],
+            delta_version=committed.version,
+            run_id=run_id,
+            definition_version=view.version,
+            seconds=seconds,
+        )
+        for ts in times
+        if ts not in refused and committed is not None
+    ]
+    if progress is not None and results:
+        progress(range_summary(results))
+    if gate.refused:
+        raise SnapshotsRefused(_refusal_line(view, gate.refused, results), tuple(results))
+    return results
+
+
+def range_summary(results: Sequence[MaterializeResult]) -> str:
+    """One line for the committed snapshots of one view's run."""
+    first, last = results[0], results[-1]
+    span = f"{first.snapshot_date}" + (
+        f"..{last.snapshot_date}" if last.snapshot_date != first.snapshot_date else ""
+    )
+    if len(results) == 1:
+        return first.summary()
+    return (
+        f"{first.view} {span}: {len(results)} snapshots, {sum(r.rows for r in results)} rows "
+        f"in one commit, delta_version={last.delta_version} "
+        f"definition={first.definition_version} {last.seconds:.1f}s"
+    )
+
+
+def _refusal_line(
+    view: FeatureView, refused: Sequence[Verdict], committed: Sequence[MaterializeResult]
+) -> str:
+    """The first refused snapshot's line, then how many others failed and what committed."""
+    line = refused[0].failure_line(view.name)
+    if len(refused) > 1:
+        others = ", ".join(str(v.key.snapshot_date) for v in refused[1:6])
+        more = "" if len(refused) <= 6 else f" and {len(refused) - 6} more"
+        line += f"; {len(refused) - 1} other snapshot(s) failed too: {others}{more}"
+    if committed:
+        line += (
+            f"; the {len(committed)} passing snapshot(s) were committed "
+            f"(delta_version={committed[0].delta_version})"
+        )
+    return line
+
+
+def _rows_per_time(snapshots: DataFrame, times: Sequence[datetime]) -> dict[datetime, int]:
+    """Rows of each snapshot, counted when the gate did not (validation switched off)."""
     from pyspark.sql import functions as F
 
-    # Every snapshot of the range in one aggregation, cached; each date is then a cheap
-    # slice that is validated and committed on its own.
-    all_snapshots = compute_snapshots(view, prepared, [ts for _, ts in times])
-    if len(times) > 1:
-        all_snapshots = all_snapshots.cache()
-    results: list[MaterializeResult] = []
-    try:
-        for day, feature_ts in times:
-            started = time.monotonic()
-            one = all_snapshots.where(F.col("feature_ts") == F.lit(feature_ts))
-            snapshot = with_bookkeeping(one, view, day, run_id, now).cache()
-            try:
-                # The gate commits the snapshot itself once it passed, so the profile it
-                # then records follows the Delta commit (a failed write leaves none).
-                gate = enforce_gate(
-                    spark,
-                    settings,
-                    view,
-                    snapshot,
-                    feature_ts,
-                    run_id,
-                    allow_unvalidated=allow_unvalidated,
-                    now=now,
-                    commit=partial(write_snapshot, spark, settings, view, snapshot, feature_ts,
-                                   run_id),
-                )  # fmt: skip
-                rows = snapshot.count()
-            finally:
-                snapshot.unpersist()
-            commit = cast(Commit, gate.committed)
-            result = MaterializeResult(
-                view=view.name,
-                snapshot_date=day,
-                feature_ts=feature_ts,
-                rows=rows,
-                delta_version=commit.version,
-                run_id=run_id,
-                definition_version=view.version,
-                seconds=time.monotonic() - started,
-            )
-            results.append(result)
-            if progress is not None:
-                progress(result.summary())
-    finally:
-        all_snapshots.unpersist()
-    return results
+    counted = snapshots.groupBy(F.unix_micros("feature_ts").alias("us")).count().collect()
+    by_us = {row["us"]: int(row["count"]) for row in counted}
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return {ts: by_us.get((ts - epoch) // timedelta(microseconds=1), 0) for ts in times}
 
 
 @dataclass(frozen=True)
@@ -229,6 +275,9 @@ def materialize_views(
                 allow_unvalidated=allow_unvalidated, now=now, progress=locked_progress,
             )  # fmt: skip
             return ViewOutcome(view.name, tuple(results), None)
+        except SnapshotsRefused as exc:
+            committed = tuple(r for r in exc.committed if isinstance(r, MaterializeResult))
+            return ViewOutcome(view.name, committed, exc)
         except SkewlessError as exc:
             return ViewOutcome(view.name, (), exc)
 

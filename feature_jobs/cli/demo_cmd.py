@@ -66,7 +66,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     days = demo_days(end, args.days)
     total = len(views) * len(days)
     say(f"materializing {len(views)} views x {len(days)} days = {total} snapshots")
-    counter = Counter(total)
+    counter = Counter(len(views))
     outcomes = materialize_views(spark, settings, views, days, progress=counter.say)
     code = report_outcomes(outcomes, verbose=args.verbose)
     if code:

@@ -22,7 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="compute snapshots of feature views into Delta (validated first)",
         description="Compute the snapshot of each view for a logical date D (feature_ts = "
         "D+1 00:00 UTC, from events before it), validate it, and replace that date's "
-        "snapshot in offline/<view> in one Delta commit. All views when --view is absent.",
+        "snapshot in offline/<view> in one Delta commit. A range --start/--end is one "
+        "Spark job and one Delta commit per view (a snapshot failing validation is "
+        "quarantined alone, the others commit). All views when --view is absent.",
     )
     parser.add_argument("--view", action="append", help="view name (repeatable)")
     parser.add_argument("--date", help="logical date YYYY-MM-DD")
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     spark = start_spark(settings, "skewless-materialize")
     total = sum(len(snapshot_times(day, v.cadence_delta)) for v in views for day in days)
     say(f"materializing {len(views)} view(s) x {len(days)} date(s) = {total} snapshot(s)")
-    counter = Counter(total)
+    counter = Counter(len(views))
     outcomes = materialize_views(
         spark,
         settings,
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 class Counter:
-    """Numbers progress lines ``[done/total]``."""
+    """Numbers progress lines ``[done/total]`` (one line per view's range)."""
 
     def __init__(self, total: int) -> None:
         self.total = total
@@ -89,9 +91,9 @@ def report_outcomes(outcomes: list[ViewOutcome], verbose: bool = False) -> int:
     code = 0
     for outcome in outcomes:
         rows = sum(r.rows for r in outcome.results)
-        if outcome.error is None:
+        if outcome.results or outcome.error is None:
             say(f"{outcome.view}: {len(outcome.results)} snapshot(s), {rows} rows committed")
-        else:
+        if outcome.error is not None:
             if verbose:
                 trace = "".join(traceback.format_exception(outcome.error))
                 print(redact_text(trace), file=sys.stderr, flush=True)

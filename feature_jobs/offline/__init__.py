@@ -45,6 +45,7 @@ from feature_jobs.offline.quarantine import (
     ReportedCheck,
     append_batch_rows,
     append_report,
+    append_reports,
     report_location,
 )
 from feature_jobs.offline.retention import (
@@ -91,6 +92,7 @@ __all__ = [
     "append_batch_rows",
     "append_profiles",
     "append_report",
+    "append_reports",
     "append_sync_log",
     "current_version",
     "guarded_vacuum",

@@ -77,6 +77,16 @@ def append_report(
     quarantined_at: datetime,
 ) -> None:
     """Append the report rows of one gate run (one Delta commit)."""
+    append_reports(spark, settings, [(key, checks)], quarantined_at)
+
+
+def append_reports(
+    spark: SparkSession,
+    settings: Settings,
+    reports: Sequence[tuple[BatchKey, Sequence[ReportedCheck]]],
+    quarantined_at: datetime,
+) -> None:
+    """Append the reports of several batches (a range's snapshots) in one Delta commit."""
     rows = [
         (
             key.gate_id,
@@ -98,9 +108,11 @@ def append_report(
             list(c.sample),
             quarantined_at,
         )
+        for key, checks in reports
         for c in checks
     ]
-    append(spark.createDataFrame(rows, REPORT_DDL), quarantine_table(settings))
+    if rows:
+        append(spark.createDataFrame(rows, REPORT_DDL), quarantine_table(settings))
 
 
 def append_batch_rows(

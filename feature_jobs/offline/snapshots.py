@@ -21,7 +21,7 @@ from feature_jobs.spark.jvm_errors import delta_errors
 from feature_jobs.timeutil import logical_date
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 #: Columns every snapshot row carries after the keys and features, in this order.
 BOOKKEEPING_COLUMNS = (
@@ -46,29 +46,35 @@ def ts_literal(feature_ts: datetime) -> str:
     return f"TIMESTAMP '{feature_ts.strftime('%Y-%m-%d %H:%M:%S')}'"
 
 
-def snapshot_predicate(feature_ts: datetime) -> str:
-    """SQL predicate selecting exactly one snapshot; the partition term lets Delta prune."""
-    return (
-        f"snapshot_date = DATE '{logical_date(feature_ts).isoformat()}' "
-        f"AND feature_ts = {ts_literal(feature_ts)}"
-    )
-
-
 def with_bookkeeping(
-    snapshot: DataFrame, view: FeatureView, day: date, run_id: str, now: datetime
+    snapshots: DataFrame, view: FeatureView, run_id: str, now: datetime
 ) -> DataFrame:
-    """A computed snapshot (keys, features, ``feature_ts``) in the offline table's layout."""
+    """Computed snapshots (keys, features, ``feature_ts``) in the offline table's layout.
+
+    ``snapshot_date``, the partition, is each row's logical date (:func:`snapshot_date_of`).
+    """
     from pyspark.sql import functions as F
 
-    return snapshot.select(
+    return snapshots.select(
         *view.keys,
         *[f.name for f in view.features],
         "feature_ts",
-        F.lit(day).cast("date").alias("snapshot_date"),
+        snapshot_date_of("feature_ts").alias("snapshot_date"),
         F.lit(view.version).alias("definition_version"),
         F.lit(run_id).alias("run_id"),
         F.lit(now).cast("timestamp").alias("materialized_at"),
     )
+
+
+def snapshot_date_of(column: str) -> Column:
+    """The logical date of a snapshot-time column, as :func:`timeutil.logical_date` (UTC).
+
+    The day of the instant one microsecond earlier: a midnight boundary belongs to the day
+    that ended there. The session time zone is UTC (see :mod:`feature_jobs.spark.session`).
+    """
+    from pyspark.sql import functions as F
+
+    return F.to_date(F.timestamp_micros(F.unix_micros(F.col(column)) - F.lit(1)))
 
 
 def write_snapshot(
@@ -79,23 +85,8 @@ def write_snapshot(
     feature_ts: datetime,
     run_id: str,
 ) -> Commit:
-    """Replace the snapshot at ``feature_ts`` in ``offline/<view>`` in one Delta commit.
-
-    ``replaceWhere`` makes the commit idempotent: the rows of that snapshot (and only
-    those) are swapped atomically, so a re-run never duplicates and readers see either the
-    old rows or the new ones. Delta also refuses the commit if a row falls outside the
-    predicate.
-    """
-    metadata = {"view": view.name, "feature_ts": feature_ts.isoformat(), "run_id": run_id}
-    return _replace(
-        spark,
-        settings,
-        view,
-        snapshot,
-        snapshot_predicate(feature_ts),
-        metadata,
-        f"the snapshot at {feature_ts.isoformat()}",
-    )
+    """Replace the snapshot at ``feature_ts`` in ``offline/<view>`` in one Delta commit."""
+    return write_snapshots(spark, settings, view, snapshot, [feature_ts], run_id)
 
 
 def write_snapshots(
@@ -103,30 +94,33 @@ def write_snapshots(
     settings: Settings,
     view: FeatureView,
     snapshots: DataFrame,
-    days: Sequence[date],
+    times: Sequence[datetime],
     run_id: str,
 ) -> Commit:
-    """Replace every snapshot of the logical dates ``days`` in one Delta commit.
+    """Replace the snapshots taken at ``times`` in ``offline/<view>`` in one Delta commit.
 
-    ``snapshots`` holds the rows of all of them (every snapshot time of an hourly view's
-    date); a date with no rows is emptied. Other dates are untouched, and Delta refuses the
-    commit if a row belongs to a date outside ``days``.
+    ``replaceWhere`` makes the commit idempotent: the rows of those snapshots (and only
+    those) are swapped atomically, so a re-run never duplicates and readers see either
+    the old rows or the new ones. A snapshot time with no rows is emptied; other
+    snapshots, of these dates or others, are untouched, and Delta refuses the commit if a
+    row belongs to a snapshot outside ``times``. A backfill range is one such commit.
     """
-    if not days:
-        raise ValueError("write_snapshots needs at least one date")
-    ordered = sorted(set(days))
-    listed = ", ".join(f"DATE '{day.isoformat()}'" for day in ordered)
-    dates = [d.isoformat() for d in ordered]
-    metadata = {"view": view.name, "snapshot_dates": dates, "run_id": run_id}
-    return _replace(
-        spark,
-        settings,
-        view,
-        snapshots,
-        f"snapshot_date IN ({listed})",
-        metadata,
-        f"the snapshots of {dates[0]}" + (f"..{dates[-1]}" if len(dates) > 1 else ""),
-    )
+    if not times:
+        raise ValueError("write_snapshots needs at least one date: no snapshot time was given")
+    ordered = sorted(set(times))
+    days = sorted({logical_date(ts) for ts in ordered})
+    dates = ", ".join(f"DATE '{day.isoformat()}'" for day in days)
+    instants = ", ".join(ts_literal(ts) for ts in ordered)
+    # The partition term lets Delta prune to the dates' folders before the time filter.
+    predicate = f"snapshot_date IN ({dates}) AND feature_ts IN ({instants})"
+    if len(ordered) == 1:
+        metadata: dict[str, Any] = {"feature_ts": ordered[0].isoformat()}
+        what = f"the snapshot at {ordered[0].isoformat()}"
+    else:
+        metadata = {"snapshot_dates": [d.isoformat() for d in days], "snapshots": len(ordered)}
+        what = f"the snapshots of {days[0]}" + (f"..{days[-1]}" if len(days) > 1 else "")
+    metadata = {"view": view.name, **metadata, "run_id": run_id}
+    return _replace(spark, settings, view, snapshots, predicate, metadata, what)
 
 
 def _replace(

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 
@@ -80,7 +80,7 @@ def run_workload() -> None:
     from feature_jobs.definitions import Entity, Feature, FeatureView, Source
     from feature_jobs.definitions.registry import build_registry
     from feature_jobs.definitions.service import FeatureRef
-    from feature_jobs.offline import with_bookkeeping, write_snapshot
+    from feature_jobs.offline import with_bookkeeping, write_snapshots
     from feature_jobs.settings import Settings
     from feature_jobs.spark.session import build_spark
     from feature_jobs.training.job import build_training_set
@@ -110,17 +110,15 @@ def run_workload() -> None:
         features=[Feature(name="spend_7d", function="sum", column="amount", window="7d")],
     )
     spark = build_spark(settings, "skewless-class-archive")
-    for day in range(3):  # written as materialize writes them: one commit per snapshot
-        logical = date(2024, 1, 1) + timedelta(days=day)
-        feature_ts = datetime(2024, 1, 2, tzinfo=UTC) + timedelta(days=day)
-        snapshot = spark.range(200, numPartitions=2).select(
-            F.col("id").alias("account_id"),
-            (F.col("id") * 1.5).alias("spend_7d"),
-            F.lit(feature_ts).alias("feature_ts"),
-        )
-        run_id = f"warmup-{day}"
-        rows = with_bookkeeping(snapshot, view, logical, run_id, feature_ts)
-        write_snapshot(spark, settings, view, rows, feature_ts, run_id)
+    # Three daily snapshots in one commit, as a materialize range writes them.
+    times = [datetime(2024, 1, 2, tzinfo=UTC) + timedelta(days=day) for day in range(3)]
+    computed = spark.range(200, numPartitions=2).select(
+        F.col("id").alias("account_id"),
+        (F.col("id") * 1.5).alias("spend_7d"),
+        F.explode(F.array(*[F.lit(ts) for ts in times])).alias("feature_ts"),
+    )
+    rows = with_bookkeeping(computed, view, "warmup", times[-1])
+    write_snapshots(spark, settings, view, rows, times, "warmup")
     spine = settings.data_root / "spine"
     spark.range(2_000, numPartitions=2).select(
         (F.col("id") % 250).alias("account_id"),

@@ -1,18 +1,22 @@
 """The validation gate materialize calls before the Delta write: pass, warn, or refuse.
 
+It judges every snapshot of a run (one date, or a backfill range) in one pass:
+
 1. Refuse if validation is switched off (unless ``allow_unvalidated``, which is logged
    and alerted as a warning).
-2. Build the contract: structural rules from the definitions + domain rules (``schemas/``).
-3. One Spark pass over the (cached) snapshot counts every rule's violations and profiles
-   the features; the previous validated snapshot's profile is read from Delta.
-4. Pandera validates the snapshot with the counts (types, presence, order, every rule)
+2. Build each snapshot's contract: structural rules from the definitions + domain rules
+   (``schemas/``).
+3. One Spark aggregation, grouped by snapshot time, counts every rule's violations and
+   profiles the features of every snapshot; the stored baselines are read from Delta
+   meanwhile.
+4. Pandera validates each snapshot with its counts (types, presence, order, every rule)
    and we read its error report (``df.pandera.errors``): the PySpark backend never raises.
-5. Batch checks compare the profile with the previous one (row count, null rate, mean, PSI).
-6. Blocking failures: the batch and a report go to quarantine, a failure alert is sent,
-   and :class:`ValidationFailed` is raised with one line; nothing reaches ``offline/``.
-7. Otherwise the caller's ``commit`` writes the batch, and only once it succeeded are the
-   ``passed`` profile (the next batch's baseline), the warnings and their alert recorded:
-   no bookkeeping describes a snapshot that was never committed.
+5. Batch checks compare each snapshot's profile with its baseline: the previous snapshot
+   that passed, inside the range or stored before it (row count, null rate, mean, PSI).
+6. The caller's ``commit`` writes the passing snapshots (one Delta commit). Only then are
+   the profiles (``passed`` ones are the next baselines), the reports and the rows of the
+   refused snapshots recorded, and alerts sent: no bookkeeping describes a snapshot that
+   was never committed. A refused snapshot reaches only the quarantine.
 """
 
 from __future__ import annotations
@@ -20,33 +24,54 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from feature_jobs.alerts import Alert, send_alert
 from feature_jobs.definitions import FeatureView
 from feature_jobs.errors import ValidationFailed
-from feature_jobs.offline.quarantine import BatchKey, report_location
+from feature_jobs.offline.quarantine import BatchKey
 from feature_jobs.settings import Settings
 from feature_jobs.timeutil import logical_date, require_utc, utc_now
 from feature_jobs.validation import batch
 from feature_jobs.validation.check_config import batch_settings
-from feature_jobs.validation.contract import NUMERIC, view_contract
+from feature_jobs.validation.contract import NUMERIC, Contract, view_contract
 from feature_jobs.validation.findings import Finding, from_pandera_errors, pandera_errors
 from feature_jobs.validation.guard import validation_required
-from feature_jobs.validation.profile import ProfileKey, read_baseline, write_profile
-from feature_jobs.validation.quarantine import with_samples, write_report, write_rows
+from feature_jobs.validation.profile import read_baselines
 from feature_jobs.validation.rules import Rule
-from feature_jobs.validation.scan import Scan, scan
+from feature_jobs.validation.scan import RangeScan, Scan, scan, scan_snapshots
+from feature_jobs.validation.verdicts import Verdict, alert, alert_unvalidated, record
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger("skewless.validation")
-MAX_CHECKS_IN_LINE = 5
+
+
+@dataclass(frozen=True)
+class RangeResult:
+    """What the gate decided for the snapshots of one run.
+
+    Attributes:
+        verdicts: one per snapshot time, in time order (empty when not validated).
+        committed: what ``commit`` returned (None when nothing passed or no commit).
+        validated: False when validation was switched off and that was allowed.
+        timings: seconds per phase (scan, waiting for the baselines, Pandera, commit,
+            record).
+    """
+
+    verdicts: tuple[Verdict, ...]
+    committed: object = None
+    validated: bool = True
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def refused(self) -> list[Verdict]:
+        """The snapshots that failed and were quarantined."""
+        return [v for v in self.verdicts if not v.passed]
 
 
 @dataclass(frozen=True)
@@ -78,6 +103,36 @@ class GateResult:
     committed: object = None
 
 
+def gate_snapshots(
+    spark: SparkSession,
+    settings: Settings,
+    view: FeatureView,
+    snapshots: DataFrame,
+    times: Sequence[datetime],
+    run_id: str,
+    *,
+    allow_unvalidated: bool = False,
+    now: datetime | None = None,
+    schemas_package: str = "schemas",
+    commit: Callable[[Sequence[datetime]], object] | None = None,
+) -> RangeResult:
+    """Judge the snapshots at ``times`` (rows of all of them in ``snapshots``), commit the
+    passing ones through ``commit``, quarantine and alert the others.
+
+    Returns the verdicts; a refused snapshot does not raise here (the others commit), the
+    caller reports it.
+
+    Raises:
+        ValidationFailed: rows carry a ``feature_ts`` outside ``times``; nothing was written.
+        ConfigError: validation is switched off and ``allow_unvalidated`` is False.
+    """
+    ordered = sorted({require_utc(ts, "feature_ts") for ts in times})
+    return _gate(
+        spark, settings, view, snapshots, ordered, run_id, allow_unvalidated=allow_unvalidated,
+        now=now, schemas_package=schemas_package, commit=commit, one_batch=False,
+    )  # fmt: skip
+
+
 def enforce_gate(
     spark: SparkSession,
     settings: Settings,
@@ -91,21 +146,10 @@ def enforce_gate(
     schemas_package: str = "schemas",
     commit: Callable[[], object] | None = None,
 ) -> GateResult:
-    """Validate ``snapshot``; on failure quarantine it, alert, and raise ValidationFailed.
+    """Validate ``snapshot``, every row of it, as the snapshot at ``feature_ts``.
 
-    Args:
-        spark: the session.
-        settings: where the bookkeeping tables live and where alerts go.
-        view: the feature view the snapshot belongs to.
-        snapshot: the rows about to be written (cache it: it is read once, plus once per
-            failed check to sample rows).
-        feature_ts: the snapshot time C.
-        run_id: the materialize run.
-        allow_unvalidated: publish even when validation is switched off (logged).
-        now: the wall clock (``feature_ts`` may not be after it); defaults to now.
-        schemas_package: the package holding the hand-written domain models.
-        commit: writes the batch once it passed; the profile and warnings are recorded
-            only after it returns, and whatever it raises propagates with nothing recorded.
+    On failure quarantine it, alert, and raise ValidationFailed; ``commit`` writes the
+    batch once it passed (the profile and warnings are recorded only after it returns).
 
     Raises:
         ValidationFailed: a blocking check failed; the line names the view, date, checks
@@ -114,111 +158,146 @@ def enforce_gate(
     """
     started = time.monotonic()
     feature_ts = require_utc(feature_ts, "feature_ts")
-    now = require_utc(now or utc_now(), "now")
-    day = logical_date(feature_ts)
-    what = f"feature view {view.name} {day}"
-    committed: object = None
-    if not validation_required(what, allow_unvalidated):
-        committed = commit() if commit is not None else None
-        _alert(settings, view, day.isoformat(), run_id, (), None, unvalidated=True)
+
+    def commit_one(passing: Sequence[datetime]) -> object:
+        return commit() if commit is not None and passing else None
+
+    result = _gate(
+        spark, settings, view, snapshot, [feature_ts], run_id,
+        allow_unvalidated=allow_unvalidated, now=now, schemas_package=schemas_package,
+        commit=commit_one, one_batch=True,
+    )  # fmt: skip
+    if not result.validated:
         return GateResult(passed=True, warnings=("validation switched off",), validated=False,
-                          committed=committed)  # fmt: skip
-    checks = batch_settings(view)
-    contract = view_contract(
-        view, feature_ts=feature_ts, snapshot_date=day, run_id=run_id, now=now,
-        schemas_package=schemas_package,
-    )  # fmt: skip
-    gate_id = uuid.uuid4().hex[:12]
-    clock = _Clock()
-    cached_here = not snapshot.is_cached
-    frame = snapshot.persist() if cached_here else snapshot
-    try:
-        mistyped = contract.mistyped(frame.schema)
-        profiled = {
-            f.name: view.output_type(f.name) in NUMERIC
-            for f in view.features
-            if f.name in frame.columns and f.name not in mistyped
-        }
-        # The baseline (a small Delta read) is fetched while the pass runs: Spark takes
-        # jobs from several threads, and the two do not depend on each other.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(
-                read_baseline, spark, settings, view.name, view.version, feature_ts
-            )
-            result = scan(frame, contract.runnable(frame.schema), profiled)
-            clock.lap("scan")
-            baseline = pending.result()
-            clock.lap("baseline_wait")
-        validated = contract.pandera_schema(result.violations).validate(frame)
-        clock.lap("pandera")
-        rules = {rule.key: rule for rule in contract.rules}
-        findings = from_pandera_errors(
-            pandera_errors(validated), schema_name=contract.name, rules=rules,
-            counts=result.violations, total_rows=result.rows,
-        )  # fmt: skip
-        psi = batch.psi_by_column(result, baseline)
-        findings += batch.evaluate(checks, result, baseline, psi)
-        key = BatchKey(gate_id, run_id, view.name, day, feature_ts, view.version)
-        if commit is not None and not any(f.blocking for f in findings):
-            committed = commit()
-            clock.lap("commit")
-        findings, location = _record(spark, settings, frame, key, result, findings, rules, psi)
-        blocking = [f for f in findings if f.blocking]
-        clock.lap("record")
-    finally:
-        if cached_here:
-            frame.unpersist()
-    seconds = time.monotonic() - started
-    if blocking:
-        _alert(settings, view, day.isoformat(), run_id, findings, location)
-        raise ValidationFailed(_failure_line(what, blocking, location))
-    warnings = tuple(f.label for f in findings)
-    if findings:
-        _alert(settings, view, day.isoformat(), run_id, findings, location)
-    log.info("%s: validated %d rows with %d rules in %.1fs (%d warnings)",
-             what, result.rows, len(contract.rules), seconds, len(warnings))  # fmt: skip
+                          committed=result.committed)  # fmt: skip
+    verdict = result.verdicts[0]
+    if not verdict.passed:
+        raise ValidationFailed(verdict.failure_line(view.name))
     return GateResult(
-        passed=True, warnings=warnings, rows=result.rows, gate_id=gate_id,
-        findings=tuple(findings), psi=psi, seconds=seconds, timings=clock.laps,
-        committed=committed,
+        passed=True, warnings=tuple(f.label for f in verdict.findings), rows=verdict.scan.rows,
+        gate_id=verdict.key.gate_id, findings=verdict.findings, psi=verdict.psi,
+        seconds=time.monotonic() - started, timings=result.timings, committed=result.committed,
     )  # fmt: skip
 
 
-def _record(
+def _gate(
     spark: SparkSession,
     settings: Settings,
+    view: FeatureView,
     frame: DataFrame,
-    key: BatchKey,
-    result: Scan,
-    findings: list[Finding],
-    rules: Mapping[str, Rule],
-    psi: Mapping[str, float],
-) -> tuple[list[Finding], str | None]:
-    """Store the profile and, when something tripped, the report (and a failed batch).
+    times: list[datetime],
+    run_id: str,
+    *,
+    allow_unvalidated: bool,
+    now: datetime | None,
+    schemas_package: str,
+    commit: Callable[[Sequence[datetime]], object] | None,
+    one_batch: bool,
+) -> RangeResult:
+    now = require_utc(now or utc_now(), "now")
+    days = sorted({logical_date(ts) for ts in times})
+    span = f"{days[0]}" + (f"..{days[-1]}" if len(days) > 1 else "")
+    if not validation_required(f"feature view {view.name} {span}", allow_unvalidated):
+        committed = commit(times) if commit is not None else None
+        alert_unvalidated(settings, view, span, run_id)
+        return RangeResult(verdicts=(), committed=committed, validated=False)
+    contracts = {
+        ts: view_contract(
+            view,
+            feature_ts=ts,
+            snapshot_date=logical_date(ts),
+            run_id=run_id,
+            now=now,
+            schemas_package=schemas_package,
+        )
+        for ts in times
+    }
+    clock = _Clock()
+    template = contracts[times[0]]
+    mistyped = template.mistyped(frame.schema)
+    profiled = {
+        f.name: view.output_type(f.name) in NUMERIC
+        for f in view.features
+        if f.name in frame.columns and f.name not in mistyped
+    }
+    rules = template.runnable(frame.schema)
+    # The stored baselines (a small Delta read) are fetched while the pass runs: Spark
+    # takes jobs from several threads, and the two do not depend on each other.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(read_baselines, spark, settings, view.name, view.version, times)
+        if one_batch:
+            scanned = RangeScan(by_time={times[0]: scan(frame, rules, profiled)}, stray_rows=0)
+        else:
+            scanned = scan_snapshots(frame, rules, profiled, times)
+        clock.lap("scan")
+        chain = pending.result()
+        clock.lap("baseline_wait")
+    if scanned.stray_rows:
+        raise ValidationFailed(
+            f"feature view {view.name} {span}: {scanned.stray_rows} rows have a feature_ts "
+            "that is none of the range's snapshot times; nothing was written (this is a "
+            "defect of the engine: please report it)"
+        )
+    checks = batch_settings(view)
+    verdicts: list[Verdict] = []
+    frame_of: dict[BatchKey, DataFrame] = {}
+    for ts in times:
+        contract = contracts[ts]
+        one = frame if one_batch else frame.where(frame["feature_ts"] == ts)
+        counted = _counts_for(contract, rules, scanned.by_time[ts], frame)
+        findings = _row_findings(contract, counted, one)
+        baseline = chain.before(ts)
+        psi = batch.psi_by_column(counted, baseline)
+        findings += batch.evaluate(checks, counted, baseline, psi)
+        key = BatchKey(uuid.uuid4().hex[:12], run_id, view.name, logical_date(ts), ts,
+                       view.version)  # fmt: skip
+        verdict = Verdict(key, counted, tuple(findings), psi,
+                          {rule.key: rule for rule in contract.rules})  # fmt: skip
+        if verdict.passed:
+            chain.passed(ts, counted)
+        verdicts.append(verdict)
+        frame_of[key] = one
+    clock.lap("pandera")
+    passing = [v.key.feature_ts for v in verdicts if v.passed]
+    committed = commit(passing) if commit is not None and passing else None
+    clock.lap("commit")
+    recorded = record(spark, settings, verdicts, frame_of)
+    clock.lap("record")
+    for verdict in recorded:
+        if verdict.findings:
+            alert(settings, view, verdict)
+    warned = sum(1 for v in recorded if v.passed and v.findings)
+    log.info("feature view %s %s: validated %d snapshot(s) with %d rules each, %d refused, "
+             "%d with warnings", view.name, span, len(times), len(template.rules),
+             len(recorded) - len(passing), warned)  # fmt: skip
+    return RangeResult(verdicts=tuple(recorded), committed=committed, timings=clock.laps)
 
-    Returns the findings with their row samples and the report's location. A failure to
-    write is logged and named in the location instead of hiding the verdict.
+
+def _counts_for(
+    contract: Contract, scanned_rules: Sequence[Rule], found: Scan, frame: DataFrame
+) -> Scan:
+    """``found`` with its violation counts keyed by ``contract``'s own rules.
+
+    The scan counted the first snapshot's rules; every snapshot's contract has the same
+    rules in the same order, only the literals naming the snapshot differ.
     """
-    blocking = any(f.blocking for f in findings)
-    moment = utc_now()
-    profile_key = ProfileKey(
-        key.view, key.feature_ts, key.snapshot_date, key.run_id, key.gate_id,
-        key.definition_version,
+    mine = contract.runnable(frame.schema)
+    assert len(mine) == len(scanned_rules)
+    counts = {
+        rule.key: found.violations[scanned.key]
+        for rule, scanned in zip(mine, scanned_rules, strict=True)
+    }
+    return Scan(rows=found.rows, violations=counts, profiles=found.profiles)
+
+
+def _row_findings(contract: Contract, counted: Scan, one: DataFrame) -> list[Finding]:
+    """Pandera's verdict on one snapshot, given the rule counts (no Spark job)."""
+    validated = contract.pandera_schema(counted.violations).validate(one)
+    rules = {rule.key: rule for rule in contract.rules}
+    return from_pandera_errors(
+        pandera_errors(validated), schema_name=contract.name, rules=rules,
+        counts=counted.violations, total_rows=counted.rows,
     )  # fmt: skip
-    location = report_location(settings, key.gate_id) if findings else None
-    try:
-        status = "quarantined" if blocking else "passed"
-        write_profile(spark, settings, profile_key, result, status, dict(psi), moment)
-        if findings:
-            findings = with_samples(frame, findings, rules)
-            write_report(spark, settings, key, findings, moment)
-        if blocking:
-            write_rows(settings, frame, key, findings, rules, moment)
-    except Exception as exc:  # the verdict stands even if bookkeeping cannot be written
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        log.error("feature view %s: writing the validation record failed: %s", key.view, reason)
-        location = f"(report not written: {reason})"
-    return findings, location
 
 
 class _Clock:
@@ -232,51 +311,3 @@ class _Clock:
         now = time.monotonic()
         self.laps[name] = round(now - self._last, 3)
         self._last = now
-
-
-def _failure_line(what: str, blocking: list[Finding], location: str | None) -> str:
-    shown = "; ".join(f.label for f in blocking[:MAX_CHECKS_IN_LINE])
-    more = len(blocking) - MAX_CHECKS_IN_LINE
-    if more > 0:
-        shown += f"; and {more} more"
-    line = f"{what}: validation failed, nothing was written: {shown}; report: {location}"
-    return " ".join(line.split())
-
-
-def _alert(
-    settings: Settings,
-    view: FeatureView,
-    day: str,
-    run_id: str,
-    findings: tuple[Finding, ...] | list[Finding],
-    location: str | None,
-    unvalidated: bool = False,
-) -> None:
-    failed = any(f.blocking for f in findings)
-    if unvalidated:
-        title = f"{view.name} {day} published WITHOUT validation"
-        message = "validation is switched off and --allow-unvalidated was given"
-    elif failed:
-        title = f"{view.name} {day} failed validation"
-        message = (
-            f"nothing was written to offline/{view.name} and nothing was published; "
-            "online keeps serving the previous snapshot"
-        )
-    else:
-        title = f"{view.name} {day} passed with warnings"
-        message = "the snapshot was published; the warnings compare it with the previous one"
-    send_alert(
-        settings,
-        Alert(
-            kind="validation.failed" if failed else "validation.warning",
-            title=title,
-            message=message,
-            severity="failure" if failed else "warning",
-            view=view.name,
-            snapshot_date=day,
-            run_id=run_id,
-            checks=[f.alert_check() for f in findings],
-            report_location=location,
-            details={"owner": view.owner},
-        ),
-    )

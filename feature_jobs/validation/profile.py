@@ -7,11 +7,12 @@ version that passed. The rows live in the offline store's profile table
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from feature_jobs.offline.profiles import ProfileRow, append_profiles, passed_profiles
+from feature_jobs.offline.profiles import ProfileRow, passed_profiles
 from feature_jobs.settings import Settings
 from feature_jobs.validation.scan import ColumnProfile, Scan
 
@@ -45,22 +46,52 @@ class ProfileKey:
     definition_version: str
 
 
-def read_baseline(
+class BaselineChain:
+    """The baseline of each snapshot of a range, judged in time order.
+
+    A snapshot's baseline is the newest profile that passed among those stored before the
+    range began (one read, :func:`read_baselines`) and the range's own snapshots that
+    passed before it (:meth:`passed`), within :data:`BASELINE_LOOKBACK`: what a day by
+    day run would find, since each day's profile is recorded before the next one runs.
+    """
+
+    def __init__(self, stored: list[ProfileRow]) -> None:
+        self._candidates: list[tuple[tuple[datetime, int, datetime, str], Baseline]] = []
+        by_batch: dict[tuple[datetime, datetime, str], list[ProfileRow]] = {}
+        for row in stored:
+            key = (_aware(row.feature_ts), _aware(row.profiled_at), row.gate_id)
+            by_batch.setdefault(key, []).append(row)
+        for (feature_ts, profiled_at, gate_id), rows in by_batch.items():
+            self._candidates.append(((feature_ts, 0, profiled_at, gate_id), _baseline(rows)))
+
+    def before(self, feature_ts: datetime) -> Baseline | None:
+        """The baseline of the snapshot at ``feature_ts``, if any."""
+        since = feature_ts - BASELINE_LOOKBACK
+        eligible = [c for c in self._candidates if since <= c[0][0] < feature_ts]
+        return max(eligible, key=lambda c: c[0])[1] if eligible else None
+
+    def passed(self, feature_ts: datetime, scan: Scan) -> None:
+        """Record that the range's snapshot at ``feature_ts`` passed (ranks above stored)."""
+        order = (feature_ts, 1, feature_ts, "")
+        self._candidates.append((order, Baseline(feature_ts, scan.rows, dict(scan.profiles))))
+
+
+def read_baselines(
     spark: SparkSession,
     settings: Settings,
     view: str,
     definition_version: str,
-    feature_ts: datetime,
-) -> Baseline | None:
-    """The latest passed profile of ``view`` strictly before ``feature_ts``, if any."""
-    candidates = passed_profiles(
-        spark, settings, view, definition_version, feature_ts - BASELINE_LOOKBACK, feature_ts
+    times: Sequence[datetime],
+) -> BaselineChain:
+    """The passed profiles the snapshots at ``times`` can compare with (one small read)."""
+    first, last = min(times), max(times)
+    stored = passed_profiles(
+        spark, settings, view, definition_version, first - BASELINE_LOOKBACK, last
     )
-    if not candidates:
-        return None
-    # Few rows (columns x snapshots over the lookback): picking the newest here is instant.
-    newest = max((r.feature_ts, r.profiled_at, r.gate_id) for r in candidates)
-    rows = [r for r in candidates if (r.feature_ts, r.profiled_at, r.gate_id) == newest]
+    return BaselineChain(stored)
+
+
+def _baseline(rows: list[ProfileRow]) -> Baseline:
     profiles = {
         r.column: ColumnProfile(
             column=r.column,
@@ -74,22 +105,26 @@ def read_baseline(
         for r in rows
         if r.column != ROWS_ONLY
     }
-    return Baseline(feature_ts=rows[0].feature_ts, rows=int(rows[0].row_count),
-                    profiles=profiles)  # fmt: skip
+    return Baseline(_aware(rows[0].feature_ts), int(rows[0].row_count), profiles)
 
 
-def write_profile(
-    spark: SparkSession,
-    settings: Settings,
+def _aware(moment: datetime) -> datetime:
+    """A timestamp collected from Spark (naive, in the process's local time) in UTC."""
+    if moment.tzinfo is None:
+        return datetime.fromtimestamp(moment.timestamp(), UTC)
+    return moment.astimezone(UTC)
+
+
+def profile_rows(
     key: ProfileKey,
     scan: Scan,
     status: str,
     psi: dict[str, float],
     profiled_at: datetime,
-) -> None:
-    """Append the profile of one batch (one Delta commit)."""
+) -> list[ProfileRow]:
+    """The profile table's rows for one batch (appended with :func:`append_profiles`)."""
     profiles = list(scan.profiles.values()) or [ColumnProfile(ROWS_ONLY, False, 0)]
-    rows = [
+    return [
         ProfileRow(
             view=key.view,
             feature_ts=key.feature_ts,
@@ -111,4 +146,3 @@ def write_profile(
         )
         for p in profiles
     ]
-    append_profiles(spark, settings, rows)

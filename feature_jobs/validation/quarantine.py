@@ -15,7 +15,7 @@ from feature_jobs.offline.quarantine import (
     BatchKey,
     ReportedCheck,
     append_batch_rows,
-    append_report,
+    append_reports,
 )
 from feature_jobs.settings import Settings
 from feature_jobs.validation.findings import Finding
@@ -72,31 +72,36 @@ def with_samples(
     return sampled
 
 
-def write_report(
+def write_reports(
     spark: SparkSession,
     settings: Settings,
-    key: BatchKey,
-    findings: Sequence[Finding],
+    reports: Sequence[tuple[BatchKey, Sequence[Finding]]],
     quarantined_at: datetime,
 ) -> None:
-    """Append the report rows of one gate run (one Delta commit)."""
+    """Append the reports of the batches of one gate run (one Delta commit)."""
     checks = [
-        ReportedCheck(
-            check=f.check,
-            column=f.column,
-            kind=f.kind,
-            blocking=f.blocking,
-            failing_rows=f.failing_rows,
-            total_rows=f.total_rows,
-            observed=f.observed,
-            baseline=f.baseline,
-            threshold=f.threshold,
-            message=f.message,
-            sample=f.sample,
+        (
+            key,
+            [
+                ReportedCheck(
+                    check=f.check,
+                    column=f.column,
+                    kind=f.kind,
+                    blocking=f.blocking,
+                    failing_rows=f.failing_rows,
+                    total_rows=f.total_rows,
+                    observed=f.observed,
+                    baseline=f.baseline,
+                    threshold=f.threshold,
+                    message=f.message,
+                    sample=f.sample,
+                )
+                for f in findings
+            ],
         )
-        for f in findings
+        for key, findings in reports
     ]
-    append_report(spark, settings, key, checks, quarantined_at)
+    append_reports(spark, settings, checks, quarantined_at)
 
 
 def write_rows(

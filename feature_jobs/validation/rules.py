@@ -38,6 +38,9 @@ class Rule:
         typed: the rule compares values, so it is also skipped when a column it reads
             has the wrong type (the type check reports that column instead).
         origin: ``structural`` (derived from definitions) or ``domain`` (hand-written).
+        per_snapshot: for a rule that names one snapshot (its time, its date), the same
+            condition stated against each row's own ``feature_ts``, so that a frame holding
+            a whole range of snapshots is checked in one pass (see :mod:`.scan`).
     """
 
     name: str
@@ -47,6 +50,7 @@ class Rule:
     reads: tuple[str, ...] = ()
     typed: bool = True
     origin: str = "structural"
+    per_snapshot: Callable[[], Column] | None = None
 
     @property
     def key(self) -> str:
@@ -58,13 +62,18 @@ class Rule:
         """``name[column]`` as alerts and error lines print it."""
         return f"{self.name}[{self.column}]" if self.column else self.name
 
-    def violation(self) -> Column:
-        """A boolean column, true on each row that breaks the rule (may be a window)."""
+    def violation(self, within: Sequence[str] = ()) -> Column:
+        """A boolean column, true on each row that breaks the rule (may be a window).
+
+        Args:
+            within: columns splitting the frame into batches judged separately (a range
+                of snapshots): uniqueness is then checked inside each batch.
+        """
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
         if self.kind == "unique":
-            group = Window.partitionBy(*[F.col(c) for c in self.reads])
+            group = Window.partitionBy(*[F.col(c) for c in (*within, *self.reads)])
             return F.count(F.lit(1)).over(group) > 1
         if self.kind == "non_empty":
             return F.lit(False)

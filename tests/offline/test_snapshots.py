@@ -58,7 +58,7 @@ def rows(spark: SparkSession, day: date, spend: dict[int, float], run_id: str = 
         [(user, value, ts) for user, value in spend.items()],
         "user_id BIGINT, spend_7d DOUBLE, feature_ts TIMESTAMP",
     )
-    return with_bookkeeping(frame, VIEW, day, run_id, ts)
+    return with_bookkeeping(frame, VIEW, run_id, ts)
 
 
 def stored(spark: SparkSession, settings: Settings) -> dict[tuple[date, int], float]:
@@ -98,7 +98,7 @@ def test_a_snapshot_write_replaces_only_its_own_snapshot(
     assert latest_snapshot_date(spark, settings, VIEW) == D2
 
 
-def test_a_range_write_replaces_exactly_its_dates_in_one_commit(
+def test_a_range_write_replaces_exactly_its_snapshots_in_one_commit(
     spark: SparkSession, settings: Settings
 ) -> None:
     three = (
@@ -106,10 +106,17 @@ def test_a_range_write_replaces_exactly_its_dates_in_one_commit(
         .unionByName(rows(spark, D2, {1: 2.0}))
         .unionByName(rows(spark, D3, {1: 3.0}))
     )
-    created = write_snapshots(spark, settings, VIEW, three, [D1, D2, D3], "r1")
+    created = write_snapshots(
+        spark, settings, VIEW, three, [snapshot_ts(d) for d in (D1, D2, D3)], "r1"
+    )
     # D2 gets new rows, D3 none (it is emptied), D1 is outside the range and stays.
     replaced = write_snapshots(
-        spark, settings, VIEW, rows(spark, D2, {1: 20.0, 2: 21.0}), [D3, D2], "r2"
+        spark,
+        settings,
+        VIEW,
+        rows(spark, D2, {1: 20.0, 2: 21.0}),
+        [snapshot_ts(D3), snapshot_ts(D2)],
+        "r2",
     )
 
     assert (created.version, replaced.version) == (0, 1)
@@ -119,13 +126,14 @@ def test_a_range_write_replaces_exactly_its_dates_in_one_commit(
 def test_a_range_write_refuses_rows_outside_its_dates(
     spark: SparkSession, settings: Settings
 ) -> None:
-    write_snapshots(spark, settings, VIEW, rows(spark, D1, {1: 1.0}), [D1], "r1")
+    write_snapshots(spark, settings, VIEW, rows(spark, D1, {1: 1.0}), [snapshot_ts(D1)], "r1")
     stray = rows(spark, D2, {1: 2.0}).unionByName(rows(spark, D3, {1: 3.0}))
 
     with pytest.raises(
-        OfflineStoreError, match=r"of 2024-03-02 to .* nothing was committed.*violated"
+        OfflineStoreError,
+        match=r"snapshot at 2024-03-03T00:00:00\+00:00 to .* nothing was committed.*violated",
     ):
-        write_snapshots(spark, settings, VIEW, stray, [D2], "r2")
+        write_snapshots(spark, settings, VIEW, stray, [snapshot_ts(D2)], "r2")
     assert stored(spark, settings) == {(D1, 1): 1.0}
     with pytest.raises(ValueError, match="at least one date"):
         write_snapshots(spark, settings, VIEW, stray, [], "r2")

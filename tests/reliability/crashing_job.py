@@ -58,7 +58,7 @@ class HangMidWrite:
 
 def install(point: str, marker: Path) -> None:
     """Patch the offline write of materialize to stop at ``point``."""
-    write = materialize_module.write_snapshot
+    write = materialize_module.write_snapshots
 
     def patched(spark: Any, settings: Any, view: Any, snapshot: Any, *args: Any) -> Any:
         if point == "during_write":
@@ -73,7 +73,7 @@ def install(point: str, marker: Path) -> None:
 
     if point not in ("during_write", "after_commit"):
         raise SystemExit(f"unknown point {point}")
-    materialize_module.write_snapshot = patched  # type: ignore[assignment]
+    materialize_module.write_snapshots = patched  # type: ignore[assignment]
 
 
 if __name__ == "__main__":

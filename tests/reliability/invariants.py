@@ -94,7 +94,11 @@ def read_all(store: FeatureStore, view: FeatureView, users: list[int]) -> tuple[
 
 
 def commits_per_run(spark: SparkSession, settings: Settings, view: FeatureView) -> Counter[Any]:
-    """Invariant 4's evidence: how many offline commits each (snapshot, run) made."""
+    """Invariant 4's evidence: how many offline commits each (snapshot, run) made.
+
+    Snapshots are named by the date of their ``feature_ts``; a range commit counts once
+    for each of its (daily) snapshots.
+    """
     from delta.tables import DeltaTable
 
     history = DeltaTable.forPath(spark, view_table(settings, view.name)).history()
@@ -102,7 +106,12 @@ def commits_per_run(spark: SparkSession, settings: Settings, view: FeatureView) 
     for row in history.select("userMetadata").collect():
         if row["userMetadata"]:
             meta = json.loads(row["userMetadata"])
-            counts[(meta["feature_ts"][:10], meta["run_id"])] += 1
+            if "feature_ts" in meta:
+                counts[(meta["feature_ts"][:10], meta["run_id"])] += 1
+                continue
+            for day in meta["snapshot_dates"]:
+                feature_day = date.fromisoformat(day) + timedelta(days=1)
+                counts[(feature_day.isoformat(), meta["run_id"])] += 1
     return counts
 
 

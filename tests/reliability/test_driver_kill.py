@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from feature_jobs.materialize import materialize
+from feature_jobs.materialize import materialize, materialize_range
 from feature_jobs.offline import locks_folder, view_table
 from feature_jobs.online.publish import read_live
 from feature_jobs.online.sync import sync
@@ -93,3 +93,39 @@ def test_driver_killed_during_the_write_then_after_the_commit(spark, warehouse, 
     assert commits[(d3_ts, "rerun")] == 1
     assert max(commits.values()) == 1
     assert not lock.exists()  # released by the re-run
+
+
+def test_driver_killed_during_a_range_write_commits_nothing_and_a_rerun_converges(
+    spark, warehouse, tmp_path
+):
+    """A backfill of D1..D3 (D1, D2 already there) killed inside its one Delta write."""
+    settings, view = warehouse, USER_STATS
+    table = Path(view_table(settings, view.name))
+    before = _versions(table)
+    kept = {day: offline_values(spark, settings, view, day) for day in (D1, D2)}
+    files_before = set(table.rglob("*.parquet"))
+    marker, log = tmp_path / "range.marker", tmp_path / "range.log"
+    args = ["during_write", str(marker), "--", "materialize", "--view", "user_stats"]
+    args += ["--start", D1.isoformat(), "--end", D3.isoformat(), "--run-id", "range"]
+    process = start(args, cli_env(settings), log, module="tests.reliability.crashing_job")
+
+    def reached() -> bool:
+        return marker.exists() and bool(set(table.rglob("*.parquet")) - files_before)
+
+    wait_until(reached, process, log, "during_write")
+    assert kill_group(process) == -9
+
+    assert _versions(table) == before  # no commit: not one date of the range changed
+    assert {day: offline_values(spark, settings, view, day) for day in (D1, D2)} == kept
+    assert offline_values(spark, settings, view, D3) == {}
+
+    results = materialize_range(spark, settings, view, [D1, D2, D3], run_id="rerun")
+    assert [r.snapshot_date for r in results] == [D1, D2, D3]
+    assert len({r.delta_version for r in results}) == 1
+    assert len(_versions(table)) == len(before) + 1
+    for day in (D1, D2, D3):
+        assert_offline_equals_recomputation(spark, settings, view, day)
+    commits = commits_per_run(spark, settings, view)
+    d3_ts = snapshot_time(D3).date().isoformat()
+    assert commits[(d3_ts, "range")] == 0
+    assert commits[(d3_ts, "rerun")] == 1

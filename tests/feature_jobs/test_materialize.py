@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from feature_jobs.errors import SourceDataError, TimeSemanticsError
-from feature_jobs.materialize import materialize
+from feature_jobs.materialize import materialize, materialize_range
 from feature_jobs.offline import read_offline, view_table
 from feature_jobs.settings import Settings
 from tests.feature_jobs.tiny_domain import event, tx_source, user_view, utc, write_events
@@ -141,6 +141,42 @@ def test_rematerializing_is_idempotent_and_late_events_replace_values(
     assert len(rows) == 2
     assert user1["count_1d"] == 2
     assert user1["sum_7d"] == pytest.approx(110.0)
+
+
+def test_rerunning_a_range_after_late_events_replaces_exactly_the_affected_snapshots(
+    spark, settings: Settings
+) -> None:
+    view = user_view()
+    days = [DAY - timedelta(days=2), DAY - timedelta(days=1), DAY]
+    write_events(
+        settings.data_root,
+        [event(f"t{i}", 1, 10.0, utc(2026, 1, 8 + i, 12)) for i in range(3)],
+    )
+    first = materialize_range(spark, settings, view, days, run_id="first", now=NOW)
+    assert [r.rows for r in first] == [1, 1, 1]
+    assert len({r.delta_version for r in first}) == 1  # one commit for the range
+
+    # Known only later: an event on 9 January, 18:00, for user 1, and a new user 2.
+    write_events(
+        settings.data_root,
+        [
+            event("late1", 1, 100.0, utc(2026, 1, 9, 18), ingested_after=timedelta(days=3)),
+            event("late2", 2, 5.0, utc(2026, 1, 9, 19), ingested_after=timedelta(days=3)),
+        ],
+        name="part-late",
+    )
+    second = materialize_range(spark, settings, view, days, run_id="second", now=NOW)
+    assert second[0].delta_version == first[0].delta_version + 1
+    table = read_offline(spark, settings, view).toPandas()
+    by_day = {(row["snapshot_date"], int(row["user_id"])): row for _, row in table.iterrows()}
+    assert len(table) == 1 + 2 + 2
+    assert by_day[(days[0], 1)]["sum_7d"] == pytest.approx(10.0)  # before the late events
+    assert by_day[(days[1], 1)]["sum_7d"] == pytest.approx(120.0)
+    assert by_day[(days[1], 1)]["count_1d"] == 2
+    assert by_day[(days[2], 1)]["sum_7d"] == pytest.approx(130.0)
+    assert by_day[(days[2], 1)]["count_1d"] == 1
+    assert by_day[(days[2], 2)]["count_7d"] == 1
+    assert set(table["run_id"]) == {"second"}
 
 
 def test_a_date_that_is_not_over_is_refused(spark, settings: Settings) -> None:

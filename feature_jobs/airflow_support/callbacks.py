@@ -32,18 +32,22 @@ class StepFailureNotifier(BaseNotifier):
     Args:
         view: the feature view of the task group.
         step: the step the task runs.
+        dates: what the step worked on when it is not the run's data interval (a
+            template, e.g. a backfill's ``{{ params.start }} to {{ params.end }}``).
     """
 
-    template_fields = ("view", "step")
+    template_fields = ("view", "step", "dates")
 
-    def __init__(self, view: str, step: str) -> None:
+    def __init__(self, view: str, step: str, dates: str | None = None) -> None:
         super().__init__()
         self.view = view
         self.step = step
+        self.dates = dates
 
     def notify(self, context: Any) -> None:
-        """Send the alert; the data interval names the date, the exception the reason."""
-        day = _logical_day(context)
+        """Send the alert; the data interval (or ``dates``) names the date, the exception
+        the reason."""
+        day = self.dates or _logical_day(context)
         reason = error_line(context.get("exception"))
         consequence = (
             "nothing was published; online keeps serving the previous snapshot"
@@ -59,7 +63,8 @@ class StepFailureNotifier(BaseNotifier):
                 "dag_id": _attr(context.get("dag"), "dag_id"),
                 "run_id": context.get("run_id"),
                 "task_id": _attr(context.get("ti"), "task_id"),
-                "date": day,
+                # "date" is one logical date (the alert's snapshot_date); a range is not.
+                ("dates" if self.dates else "date"): day,
             },
         )
 

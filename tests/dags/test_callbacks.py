@@ -78,6 +78,29 @@ def test_step_failure_notifier_names_view_date_and_reason(alerts: Path) -> None:
     assert "online keeps serving the previous snapshot" in alert["message"]
 
 
+def test_step_failure_notifier_of_a_backfill_names_its_range(alerts: Path) -> None:
+    # A manual backfill run's data interval says nothing about the dates it recomputes.
+    notifier = StepFailureNotifier(
+        "user_transaction_stats", "materialize", "{{ params.start }} to {{ params.end }}"
+    )
+    notifier(
+        {
+            "data_interval_start": datetime(2026, 12, 6, tzinfo=UTC),
+            "params": {"start": "2026-03-01", "end": "2026-03-03"},
+            "exception": RuntimeError(LOG_TAIL.format(code=3)),
+            "run_id": "manual__2026-12-06T10:00:00+00:00",
+            "dag": None,
+        }
+    )
+    [alert] = _sent(alerts)
+    assert alert["title"] == (
+        "materialize of user_transaction_stats for 2026-03-01 to 2026-03-03 failed"
+    )
+    assert alert["details"]["dates"] == "2026-03-01 to 2026-03-03"
+    assert alert["snapshot_date"] is None  # a range is not one logical date
+    assert "str_matches[last_country]" in alert["message"]
+
+
 def test_dag_failure_callback_is_a_plain_function(alerts: Path) -> None:
     class Run:
         dag_id, run_id = "skewless_daily", "manual__1"

@@ -17,6 +17,7 @@ import json, sys
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import BaseNotifier
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.providers.standard.operators.python import BranchPythonOperator
 from airflow.serialization.serialized_objects import DagSerialization
 
 bag = DagBag(dag_folder=sys.argv[1])
@@ -55,26 +56,73 @@ facts["daily"] = {
         for t in daily.tasks
     },
 }
-training = bag.dags["skewless_training_set"]
+facts["about"] = {
+    dag_id: {"description": dag.description, "tags": sorted(dag.tags), "doc": bool(dag.doc_md)}
+    for dag_id, dag in bag.dags.items()
+}
+
+
 # What the API server does with a trigger's conf, on the DAG as the scheduler holds it.
-served = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(training))
-refusals = {}
-for conf in json.loads(sys.argv[2]):
-    try:
-        served.params.deep_merge(conf).validate()
-        refusals[json.dumps(conf)] = None
-    except Exception as exc:
-        refusals[json.dumps(conf)] = type(exc).__name__ + ": " + str(exc).splitlines()[0]
+def refusals(dag, confs):
+    served = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))
+    found = {}
+    for conf in confs:
+        try:
+            served.params.deep_merge(conf).validate()
+            found[json.dumps(conf)] = None
+        except Exception as exc:
+            found[json.dumps(conf)] = type(exc).__name__ + ": " + str(exc).splitlines()[0]
+    return found
+
+
+training = bag.dags["skewless_training_set"]
 facts["training"] = {
-    "refusals": refusals,
+    "refusals": refusals(training, json.loads(sys.argv[2])),
     "schedule": type(training.timetable).__name__,
     "params": {k: training.params.get_param(k).schema for k in training.params},
     "defaults": dict(training.params),
     "tasks": sorted(training.task_ids),
 }
+backfill = bag.dags["skewless_backfill"]
+facts["backfill"] = {
+    "refusals": refusals(backfill, json.loads(sys.argv[3])),
+    "schedule": type(backfill.timetable).__name__,
+    "max_active_runs": backfill.max_active_runs,
+    "params": {k: backfill.params.get_param(k).schema for k in backfill.params},
+    "defaults": {
+        k: backfill.params.get_param(k).value
+        for k in backfill.params
+        if backfill.params.get_param(k).has_value
+    },
+    "tasks": {
+        t.task_id: {
+            "branch": isinstance(t, BranchPythonOperator),
+            "args": getattr(t, "application_args", None),
+            "retry_policy": type(t.retry_policy).__name__ if t.retry_policy else None,
+            "failure_notifiers": [
+                [type(c).__name__, getattr(c, "dates", None)]
+                for c in (t.on_failure_callback or [])
+            ],
+            "outlet_names": [o.name for o in t.outlets],
+            "downstream": sorted(t.downstream_task_ids),
+        }
+        for t in backfill.tasks
+    },
+}
 print("FACTS " + json.dumps(facts, default=str))
 """
 
+
+#: Backfill trigger confs: the first passes the form (the task refuses it), the others not.
+_DATES = {"start": "2026-03-01", "end": "2026-03-03"}
+BACKFILL_CONFS = [
+    {"start": "2026-03-05", "end": "2026-03-01"},
+    {**_DATES, "views": ["nope"]},
+    {**_DATES, "views": []},
+    {**_DATES, "views": "user_transaction_stats"},
+    {**_DATES, "start": "03/01/2026"},
+    {"start": "2026-03-01"},
+]
 
 #: Trigger confs: the first passes the form (the task refuses it), the others do not.
 FORM_CONFS = [
@@ -92,7 +140,14 @@ FORM_CONFS = [
 def facts(tmp_path_factory: pytest.TempPathFactory) -> dict:
     home = tmp_path_factory.mktemp("dagbag_home")  # parsing needs no metadata DB
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(ROOT / "dags"), json.dumps(FORM_CONFS)],
+        [
+            sys.executable,
+            "-c",
+            PROBE,
+            str(ROOT / "dags"),
+            json.dumps(FORM_CONFS),
+            json.dumps(BACKFILL_CONFS),
+        ],
         env=airflow_env(home, SKEWLESS_DATA_ROOT=str(home / "data")),
         capture_output=True,
         text=True,
@@ -106,7 +161,7 @@ def facts(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def test_dags_parse_without_errors_and_without_spark(facts: dict) -> None:
     assert facts["import_errors"] == {}
-    assert facts["dag_ids"] == ["skewless_daily", "skewless_training_set"]
+    assert facts["dag_ids"] == ["skewless_backfill", "skewless_daily", "skewless_training_set"]
     assert facts["spark_modules"] == []
 
 
@@ -173,3 +228,51 @@ def test_trigger_form_refuses_traversal_urls_unknown_services_and_bad_names(
         "ParamValidationError: Invalid input for param feature_service: 'nope' is not one of"
     )
     assert all(v and v.startswith("ParamValidationError") for v in refusals.values()), refusals
+
+
+def test_every_dag_has_a_description_tags_and_docs(facts: dict) -> None:
+    for dag_id, about in facts["about"].items():
+        assert about["description"], dag_id
+        assert "skewless" in about["tags"], dag_id
+        assert about["doc"], dag_id
+
+
+def test_backfill_dag_is_manual_with_a_range_job_per_view(facts: dict) -> None:
+    views = sorted(load_registry("features").views)
+    backfill = facts["backfill"]
+    assert backfill["schedule"] == "NullTimetable"
+    assert backfill["max_active_runs"] == 1
+    params = backfill["params"]
+    # The UI's multi-select shows `examples`; `items.enum` holds API triggers to it too.
+    assert params["views"]["examples"] == params["views"]["items"]["enum"] == views
+    assert params["start"]["format"] == params["end"]["format"] == "date"
+    assert backfill["defaults"] == {"views": views}  # the dates have to be picked
+    tasks = backfill["tasks"]
+    assert set(tasks) == {"check_request"} | {
+        f"{view}.{step}" for view in views for step in ("materialize", "sync", "check")
+    }
+    assert tasks["check_request"]["branch"] is True
+    assert tasks["check_request"]["downstream"] == [f"{view}.materialize" for view in views]
+    for view in views:
+        steps = {s: tasks[f"{view}.{s}"] for s in ("materialize", "sync", "check")}
+        assert steps["materialize"]["downstream"] == [f"{view}.sync"]
+        assert steps["sync"]["downstream"] == [f"{view}.check"]
+        assert steps["materialize"]["args"][:7] == [
+            "materialize", "--view", view, "--start", "{{ params.start }}",
+            "--end", "{{ params.end }}",
+        ]  # fmt: skip
+        for step in ("sync", "check"):
+            assert steps[step]["args"][:5] == [step, "--view", view, "--date", "{{ params.end }}"]
+        assert steps["materialize"]["failure_notifiers"] == [
+            ["StepFailureNotifier", "{{ params.start }} to {{ params.end }}"]
+        ]
+        assert all(t["retry_policy"] == "NoRetryOnBadData" for t in steps.values())
+        assert steps["materialize"]["outlet_names"] == [f"skewless.skewless.offline.{view}"]
+
+
+def test_backfill_form_refuses_unknown_views_and_malformed_dates(facts: dict) -> None:
+    refusals = dict(facts["backfill"]["refusals"])
+    # An end before the start passes the form: check_request refuses it (test_backfill_dag).
+    assert refusals.pop(json.dumps({"start": "2026-03-05", "end": "2026-03-01"})) is None
+    assert all(v and v.startswith("ParamValidationError") for v in refusals.values()), refusals
+    assert "'nope' is not one of" in " ".join(v for v in refusals.values() if v)

@@ -77,19 +77,25 @@ with DAG(
             title="Feature views",
             description="The views to recompute (all by default).",
         ),
+        # No default date, and null allowed: the form opens empty and check_request asks
+        # for the missing date. (A required param without a default breaks the DAG's
+        # failure callback under Airflow 3.3's dag.test(), which resolves the params
+        # without the run's conf.)
         "start": Param(
-            type="string",
+            None,
+            type=["string", "null"],
             format="date",
             title="Start date",
             description="First logical date of the range (its snapshot is at the next "
             "midnight UTC).",
         ),
         "end": Param(
-            type="string",
+            None,
+            type=["string", "null"],
             format="date",
             title="End date",
-            description=f"Last logical date, inclusive: a day that is over (UTC); at most "
-            f"{MAX_BACKFILL_DAYS} days after the start date.",
+            description="Last logical date, inclusive: a day that is over (UTC). At most "
+            f"{MAX_BACKFILL_DAYS} days per run.",
         ),
     },
 ) as dag:

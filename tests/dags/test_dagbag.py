@@ -113,15 +113,16 @@ print("FACTS " + json.dumps(facts, default=str))
 """
 
 
-#: Backfill trigger confs: the first passes the form (the task refuses it), the others not.
+#: Backfill trigger confs: the first two pass the form (the task refuses them), the others not.
 _DATES = {"start": "2026-03-01", "end": "2026-03-03"}
 BACKFILL_CONFS = [
     {"start": "2026-03-05", "end": "2026-03-01"},
+    {"start": "2026-03-01"},
     {**_DATES, "views": ["nope"]},
     {**_DATES, "views": []},
     {**_DATES, "views": "user_transaction_stats"},
     {**_DATES, "start": "03/01/2026"},
-    {"start": "2026-03-01"},
+    {**_DATES, "end": "2026-02-30"},
 ]
 
 #: Trigger confs: the first passes the form (the task refuses it), the others do not.
@@ -246,6 +247,7 @@ def test_backfill_dag_is_manual_with_a_range_job_per_view(facts: dict) -> None:
     # The UI's multi-select shows `examples`; `items.enum` holds API triggers to it too.
     assert params["views"]["examples"] == params["views"]["items"]["enum"] == views
     assert params["start"]["format"] == params["end"]["format"] == "date"
+    assert params["start"]["type"] == params["end"]["type"] == ["string", "null"]
     assert backfill["defaults"] == {"views": views}  # the dates have to be picked
     tasks = backfill["tasks"]
     assert set(tasks) == {"check_request"} | {
@@ -272,7 +274,9 @@ def test_backfill_dag_is_manual_with_a_range_job_per_view(facts: dict) -> None:
 
 def test_backfill_form_refuses_unknown_views_and_malformed_dates(facts: dict) -> None:
     refusals = dict(facts["backfill"]["refusals"])
-    # An end before the start passes the form: check_request refuses it (test_backfill_dag).
+    # An end before the start, or no end, passes the form: check_request refuses them
+    # (test_backfill_dag, test_backfill_request).
     assert refusals.pop(json.dumps({"start": "2026-03-05", "end": "2026-03-01"})) is None
+    assert refusals.pop(json.dumps({"start": "2026-03-01"})) is None
     assert all(v and v.startswith("ParamValidationError") for v in refusals.values()), refusals
     assert "'nope' is not one of" in " ".join(v for v in refusals.values() if v)

@@ -1,4 +1,5 @@
-"""In a real browser: log in to Airflow, fill the training-set form, trigger, see it succeed.
+"""In a real browser: log in to Airflow, fill the training-set form, trigger, see it succeed;
+then open the backfill form and see its fields.
 
 Airflow runs as ``make airflow`` runs it (``scripts/airflow_local.py``: standalone,
 SQLite, a free port); Debian's Chromium drives the UI headless through chromedriver.
@@ -120,6 +121,7 @@ def test_trigger_training_set_from_the_ui(data: Settings, airflow_url: str) -> N
         _visible(driver, By.XPATH, "//*[contains(text(), 'build_training_set')]", 60)
         time.sleep(2)  # let the grid colour the finished tasks before the screenshot
         driver.save_screenshot(str(ARTIFACTS / "airflow_training_set_run.png"))
+        _backfill_form_renders(driver, airflow_url)
     finally:
         driver.quit()
 
@@ -130,6 +132,20 @@ def test_trigger_training_set_from_the_ui(data: Settings, airflow_url: str) -> N
     assert manifest["feature_service"] == "merchant_risk_v1"
     assert manifest["output"]["rows"] == rows
     assert (ARTIFACTS / "airflow_training_set_run.png").stat().st_size > 10_000
+
+
+def _backfill_form_renders(driver: Any, url: str) -> None:
+    """The backfill DAG's form: every view picked by default, two date pickers (it is not
+    submitted: test_backfill_dag runs the DAG)."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{url}/dags/skewless_backfill")
+    _visible(driver, By.CSS_SELECTOR, "[data-testid=trigger-dag-button]", 120).click()
+    for date_field in ("element_start", "element_end"):
+        assert _visible(driver, By.ID, date_field).get_attribute("type") == "date"
+    picked = {e.get_attribute("value") for e in driver.find_elements(By.NAME, "element_views")}
+    assert picked == set(load_registry("features").views)
+    driver.save_screenshot(str(ARTIFACTS / "airflow_backfill_form.png"))
 
 
 def _chromium() -> Any:

@@ -84,15 +84,13 @@ class Counter:
 
 
 def report_outcomes(outcomes: list[ViewOutcome], verbose: bool = False) -> int:
-    """One summary line per view; an ``error:`` line per failed view; the exit code.
+    """An ``error:`` line per failed view (each view's progress line said what committed);
+    the exit code.
 
     With ``verbose``, each error's traceback (Java stack included) comes before its line.
     """
     code = 0
     for outcome in outcomes:
-        rows = sum(r.rows for r in outcome.results)
-        if outcome.results or outcome.error is None:
-            say(f"{outcome.view}: {len(outcome.results)} snapshot(s), {rows} rows committed")
         if outcome.error is not None:
             if verbose:
                 trace = "".join(traceback.format_exception(outcome.error))

@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -236,9 +237,11 @@ def materialize_once(root: Path, days: int, env: dict[str, str]) -> tuple[float,
         *("--view", backfill_view.name, "--start", str(first), "--end", str(last)),
     ]
     seconds, peak, cpu, log = run_measured(command, {**env, "DELTA_ROOT": str(warehouse)})
-    summary = [line for line in log.splitlines() if "rows committed" in line]
-    rows = int(summary[-1].split(",")[1].split()[0])
-    return seconds, peak, cpu, rows
+    # The view's progress line: "<view> D1..D2: N snapshots, R rows in one commit, ...".
+    found = re.search(r" (\d+) rows in one commit|\brows=(\d+)", log)
+    if found is None:
+        raise SystemExit(f"no row count in the materialize output:\n{log[-2000:]}")
+    return seconds, peak, cpu, int(found.group(1) or found.group(2))
 
 
 def compute_once(

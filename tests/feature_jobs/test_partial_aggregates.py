@@ -226,7 +226,7 @@ _events = st.lists(
 )
 
 
-@hsettings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hsettings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events=_events, first_day=st.integers(0, 3), days=st.integers(1, 3))
 def test_random_histories_equal_event_pairing(
     spark: SparkSession, events: list[tuple], first_day: int, days: int

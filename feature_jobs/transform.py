@@ -72,8 +72,9 @@ def compute_snapshots(
     """Step 4: for each snapshot time C, one row per entity with an event in its scope.
 
     An entity's scope at C is ``[C - longest window, C)``; each feature covers its own
-    window ``[C - W, C)``. A whole date range is aggregated in one plan whose cost grows
-    with the events, not with events x window length:
+    window ``[C - W, C)``. A whole date range is aggregated in one plan, where the events
+    of one entity and bucket of time count once: the pairing below grows with (keys,
+    bucket) rows x buckets of the longest window, not with events x window length:
 
       a. every event falls in a *bucket*: the longest duration dividing the cadence, every
          window, a day and every C (a day for daily views, an hour for hourly ones), so a

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, cast
 
 from feature_jobs.definitions import FeatureView
@@ -31,10 +31,11 @@ from feature_jobs.transform import (
     prune_events,
 )
 from feature_jobs.validation.gate import gate_snapshots
+from feature_jobs.validation.scan import scan_snapshots
 from feature_jobs.validation.verdicts import Verdict
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import SparkSession
 
 Progress = Callable[[str], None]
 
@@ -160,11 +161,11 @@ def _materialize_locked(
             spark, settings, view, snapshots, times, run_id,
             allow_unvalidated=allow_unvalidated, now=now, commit=commit,
         )  # fmt: skip
-        rows_at = (
-            {v.key.feature_ts: v.scan.rows for v in gate.verdicts}
-            if gate.validated
-            else _rows_per_time(snapshots, times)
-        )
+        if gate.validated:
+            rows_at = {v.key.feature_ts: v.scan.rows for v in gate.verdicts}
+        else:  # the gate counted nothing: count the rows per snapshot, no rule, no profile
+            counted = scan_snapshots(snapshots, [], {}, times).by_time
+            rows_at = {ts: found.rows for ts, found in counted.items()}
     finally:
         snapshots.unpersist()
     committed = cast(Commit | None, gate.committed)
@@ -221,16 +222,6 @@ def _refusal_line(
             f"(delta_version={committed[0].delta_version})"
         )
     return line
-
-
-def _rows_per_time(snapshots: DataFrame, times: Sequence[datetime]) -> dict[datetime, int]:
-    """Rows of each snapshot, counted when the gate did not (validation switched off)."""
-    from pyspark.sql import functions as F
-
-    counted = snapshots.groupBy(F.unix_micros("feature_ts").alias("us")).count().collect()
-    by_us = {row["us"]: int(row["count"]) for row in counted}
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    return {ts: by_us.get((ts - epoch) // timedelta(microseconds=1), 0) for ts in times}
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,14 @@ def snapshot_times(day: date, cadence: timedelta) -> list[datetime]:
     return [start + cadence * (i + 1) for i in range(steps)]
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_micros(moment: datetime) -> int:
+    """Microseconds since the Unix epoch of a UTC instant (Spark's ``unix_micros``)."""
+    return (require_utc(moment, "timestamp") - EPOCH) // timedelta(microseconds=1)
+
+
 def logical_date(feature_ts: datetime) -> date:
     """The logical date a snapshot time belongs to (the day before a midnight boundary)."""
     return (require_utc(feature_ts, "feature_ts") - timedelta(microseconds=1)).date()

@@ -19,14 +19,13 @@ from feature_jobs.definitions import Feature, FeatureView
 from feature_jobs.definitions.types import SPARK_TYPES
 from feature_jobs.errors import DefinitionError, first_line
 from feature_jobs.expression_guard import check_definition_expressions, check_planned_expressions
-from feature_jobs.timeutil import require_utc
+from feature_jobs.timeutil import epoch_micros, require_utc
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
 # Step 4's working columns, named like step 2's ``__delivery``.
 _US, _BUCKET, _TICK = "__event_us", "__bucket", "__tick"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def prune_events(view: FeatureView, events: DataFrame, start: datetime, end: datetime) -> DataFrame:
@@ -89,7 +88,7 @@ def compute_snapshots(
     """
     from pyspark.sql import functions as F
 
-    snapshot_us = sorted({_micros_since_epoch(t) for t in times})
+    snapshot_us = sorted({epoch_micros(require_utc(t, "feature_ts")) for t in times})
     if not snapshot_us:
         raise ValueError("compute_snapshots needs at least one snapshot time")
     bucket_us = _bucket_micros(view, snapshot_us)
@@ -124,10 +123,6 @@ def compute_snapshots(
 
 def _micros(duration: timedelta) -> int:
     return int(duration.total_seconds()) * 1_000_000
-
-
-def _micros_since_epoch(moment: datetime) -> int:
-    return (require_utc(moment, "feature_ts") - _EPOCH) // timedelta(microseconds=1)
 
 
 def _bucket_micros(view: FeatureView, snapshot_us: Sequence[int]) -> int:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from feature_jobs.timeutil import epoch_micros
 from feature_jobs.validation.rules import Rule
 
 if TYPE_CHECKING:
@@ -28,7 +29,6 @@ PERCENTILES = [i / 100 for i in range(1, 100)]
 ACCURACY = 10_000
 #: The grouping column of a range scan: a snapshot's time in microseconds since the epoch.
 SNAPSHOT_US = "__skewless_snapshot_us"
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def scan_snapshots(
         row[SNAPSHOT_US]: row.asDict()
         for row in flagged.groupBy(SNAPSHOT_US).agg(*aggregates).collect()
     }
-    wanted = {_micros(ts): ts for ts in times}
+    wanted = {epoch_micros(ts): ts for ts in times}
     by_time = {
         ts: _read(found[us] if us in found else _nothing(rules), rules, profile_columns)
         for us, ts in wanted.items()
@@ -167,10 +167,6 @@ def _read(
             _f(values.get(f"hi{j}")), tuple(float(q) for q in quantiles) if quantiles else None,
         )  # fmt: skip
     return Scan(rows=int(values["rows"]), violations=violations, profiles=profiles)
-
-
-def _micros(ts: datetime) -> int:
-    return (ts - EPOCH) // timedelta(microseconds=1)
 
 
 def _f(value: Any) -> float | None:

@@ -175,8 +175,10 @@ def compute_only(days: int, reference: bool) -> None:
 # -- the driver ------------------------------------------------------------------------
 
 
-def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
-    """Run ``command`` in a fresh process.
+def run_measured(
+    command: list[str], env: dict[str, str], cwd: Path = REPO
+) -> tuple[float, float, float, str]:
+    """Run ``command`` in a fresh process (in ``cwd``).
 
     Returns wall seconds, the peak RSS of its process tree in GB, the tree's CPU seconds
     (user + system; steadier than wall time on a busy machine) and its output.
@@ -185,7 +187,7 @@ def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float,
 
     started = time.monotonic()
     process = subprocess.Popen(
-        command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     root_process = psutil.Process(process.pid)
     peak = 0

@@ -18,15 +18,15 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from bench.backfill_bench import run_measured  # noqa: E402 - a fresh process, measured
 
 
 def plain_job(root: Path, view_name: str, start: date, end: date) -> None:
@@ -50,30 +50,6 @@ def plain_job(root: Path, view_name: str, start: date, end: date) -> None:
     commit = write_snapshots(spark, settings, view, rows, times, "plain")
     print(f"plain job: {commit.rows} rows in one commit", flush=True)
     spark.stop()
-
-
-def run_once(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str]:
-    """Run ``command`` in a fresh process; (seconds, peak RSS of the tree in GB, output)."""
-    import psutil
-
-    started = time.monotonic()
-    process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    root_process = psutil.Process(process.pid)
-    peak = 0
-    while process.poll() is None:
-        try:
-            tree = [root_process, *root_process.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-        except psutil.Error:
-            pass
-        time.sleep(0.05)
-    seconds = time.monotonic() - started
-    out = process.stdout.read().decode() if process.stdout else ""
-    if process.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{out[-3000:]}")
-    return seconds, peak / 1e9, out
 
 
 def fresh_root(base: Path, raw: Path, name: str) -> Path:
@@ -133,7 +109,7 @@ def main() -> None:
             root = fresh_root(base, raw, "run")
             env = {**os.environ, "SKEWLESS_DATA_ROOT": str(root)}
             line = [str(root) if part == "{root}" else part for part in command]
-            seconds, peak, _ = run_once(line, cwd, env)
+            seconds, peak, _, _ = run_measured(line, env, cwd)
             times[name].append(seconds)
             peaks[name].append(peak)
             print(

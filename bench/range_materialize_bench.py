@@ -31,6 +31,7 @@ from bench.backfill_bench import run_measured  # noqa: E402 - a fresh process, m
 
 def plain_job(root: Path, view_name: str, start: date, end: date) -> None:
     """The floor: read, deduplicate, compute every snapshot, one Delta commit; no gate."""
+    from feature_jobs.cli.materialize_cmd import is_short_job
     from feature_jobs.definitions import load_registry
     from feature_jobs.offline import with_bookkeeping, write_snapshots
     from feature_jobs.settings import Settings
@@ -41,7 +42,8 @@ def plain_job(root: Path, view_name: str, start: date, end: date) -> None:
 
     settings = Settings.from_env({**os.environ, "SKEWLESS_DATA_ROOT": str(root)})
     view = load_registry(settings.features_module).view(view_name)
-    spark = build_spark(settings, "skewless-bench-plain-range")
+    # The JVM profile the materialize command would pick for these sources.
+    spark = build_spark(settings, "skewless-bench-plain-range", is_short_job(settings, [view]))
     times = [ts for d in date_range(start, end) for ts in snapshot_times(d, view.cadence_delta)]
     events = read_source(spark, settings, view.source)
     pruned = prune_events(view, events, times[0] - view.longest_window, times[-1])

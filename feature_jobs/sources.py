@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from feature_jobs.definitions import Source
 from feature_jobs.definitions.types import SPARK_TYPES
+from feature_jobs.disk import size_on_disk
 from feature_jobs.errors import SourceDataError
 from feature_jobs.settings import Settings
 
@@ -105,3 +107,20 @@ def check_rows(events: DataFrame, source: Source, keys: tuple[str, ...], view: s
             f"source {source.name} (view {view}): {', '.join(problems)}; fix or filter "
             "those rows at the source before materializing"
         )
+
+
+def local_source_bytes(settings: Settings, sources: Iterable[Source]) -> int | None:
+    """Total bytes of the sources' files, or None when one is not in local files.
+
+    A catalog table or a remote URI has no size we can read without starting Spark, so
+    the answer is unknown and the caller assumes a large job.
+    """
+    total = 0
+    for source in {s.name: s for s in sources}.values():
+        if source.path is None:  # a catalog table
+            return None
+        location = settings.resolve_source_path(source.path)
+        if "://" in location:
+            return None
+        total += size_on_disk(Path(location))
+    return total

@@ -7,7 +7,7 @@ import time
 from datetime import date, timedelta
 
 from feature_jobs.cli.common import registry, say, selected_views, start_spark
-from feature_jobs.cli.materialize_cmd import Counter, report_outcomes
+from feature_jobs.cli.materialize_cmd import Counter, is_short_job, report_outcomes
 from feature_jobs.demo.showcase import build_label_training_set, publish_latest, show_lookups
 from feature_jobs.materialize import materialize_views
 from feature_jobs.offline import views_folder
@@ -61,8 +61,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         from feature_jobs.demo.bad_data import inject_bad_data
 
         say(f"  {inject_bad_data(settings.data_root, end).line()}")
-    spark = start_spark(settings, "skewless-demo")
     views = selected_views(settings, None)
+    spark = start_spark(settings, "skewless-demo", short_job=is_short_job(settings, views))
     days = demo_days(end, args.days)
     total = len(views) * len(days)
     say(f"materializing {len(views)} views x {len(days)} days = {total} snapshots")

@@ -9,10 +9,12 @@ import traceback
 from datetime import date
 
 from feature_jobs.cli.common import say, selected_views, start_spark
+from feature_jobs.definitions import FeatureView
 from feature_jobs.errors import UnsafeInputError
 from feature_jobs.materialize import ViewOutcome, materialize_views
 from feature_jobs.redaction import redact_text
 from feature_jobs.settings import Settings
+from feature_jobs.sources import local_source_bytes
 from feature_jobs.timeutil import date_range, parse_date, snapshot_times
 
 
@@ -39,6 +41,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.set_defaults(handler=run)
 
 
+#: Views whose sources' files total at most this make a short job (the short-job JVM
+#: profile of feature_jobs.spark.jvm_options). Measured (bench/README.md, "Range
+#: materialization"): with the demo's 4.4 MB of transactions the whole demo took 101 s
+#: instead of 127 s; with 23 MB (1M events, a 30-day range) both profiles took 76-87 s.
+SHORT_JOB_SOURCE_BYTES = 16 * 1024 * 1024
+
+
+def is_short_job(settings: Settings, views: list[FeatureView]) -> bool:
+    """Whether materializing ``views`` is seconds of work, judged by their sources' size."""
+    size = local_source_bytes(settings, (view.source for view in views))
+    return size is not None and size <= SHORT_JOB_SOURCE_BYTES
+
+
 def requested_days(args: argparse.Namespace) -> list[date]:
     """--date, or --start/--end; exactly one form."""
     if args.date and (args.start or args.end):
@@ -55,7 +70,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     views = selected_views(settings, args.view)
     if args.allow_unvalidated:
         logging.getLogger("skewless").warning("materialize runs with --allow-unvalidated")
-    spark = start_spark(settings, "skewless-materialize")
+    spark = start_spark(settings, "skewless-materialize", short_job=is_short_job(settings, views))
     total = sum(len(snapshot_times(day, v.cadence_delta)) for v in views for day in days)
     say(f"materializing {len(views)} view(s) x {len(days)} date(s) = {total} snapshot(s)")
     counter = Counter(len(views))

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from feature_jobs.cli.common import registry, say, start_spark
+from feature_jobs.disk import size_on_disk
 from feature_jobs.errors import TrainingSetError
 from feature_jobs.settings import Settings
 from feature_jobs.training import TrainingSetRequest, build_training_set
@@ -14,7 +15,6 @@ from feature_jobs.training.paths import (
     check_output,
     checked_input,
     checked_path,
-    size_on_disk,
     spine_format,
 )
 from feature_jobs.training.request import (

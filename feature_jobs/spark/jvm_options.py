@@ -14,7 +14,8 @@ compilers then compete with the job for the cores. Two measured remedies (bench/
   itself, and has no pause budget for G1's concurrent work to protect. A long job runs
   slower without C2, and the parallel collector grows its heap to the limit (a large
   training set then holds much more memory), so callers opt in per job
-  (``training-set`` does, for small spines). It applies to ``local`` masters only, where
+  (``training-set`` does for small spines; ``materialize`` and the demo for small
+  sources). It applies to ``local`` masters only, where
   the driver JVM runs the tasks too.
 
 Flags in ``SKEWLESS_JVM_OPTIONS`` come last, so they override both.

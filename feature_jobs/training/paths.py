@@ -48,20 +48,6 @@ _GLOB_CHARS = frozenset("*?[{")
 MAX_PATH_CHARS = 1024
 
 
-def size_on_disk(path: Path) -> int:
-    """Total bytes of the files at or under ``path`` (0 when nothing is there)."""
-    if path.is_file():
-        return path.stat().st_size
-    total = 0
-    for folder, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.stat(os.path.join(folder, name)).st_size
-            except OSError:  # removed while we looked: it does not count
-                continue
-    return total
-
-
 def checked_path(path: str | Path, settings: Settings, flag: str) -> Path:
     """Absolute path of ``path`` (relative to the working directory), inside the data root.
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from feature_jobs.disk import size_on_disk
 from feature_jobs.training.hashing import qcol
-from feature_jobs.training.paths import size_on_disk
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame

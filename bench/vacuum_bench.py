@@ -1,9 +1,9 @@
-"""Benchmark: VACUUM of a small offline table, with Delta's default file-listing
-parallelism and with the one ``guarded_vacuum`` sets (the shuffle partitions).
+"""Benchmark: VACUUM of a view's offline table, with Delta's default file-listing
+parallelism (10,000 tasks) and with the one ``guarded_vacuum`` uses (the shuffle
+partitions), alternating in one Spark session.
 
-Writes a table like a view's offline table (45 ``snapshot_date`` partitions, 3 files
-each, then 45 replaced dates), and times ``DeltaTable.vacuum`` alternately in one
-Spark session:
+The table is the demo's ``merchant_transaction_stats`` over 45 days (45 ``snapshot_date``
+partitions), materialized twice so that every file of the first commit is replaced:
 
     .venv/bin/python bench/vacuum_bench.py [--rounds 2]
 
@@ -18,50 +18,44 @@ import platform
 import sys
 import tempfile
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-LISTING = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
+DELTA_DEFAULT_LISTING_TASKS = 10_000
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    from delta.tables import DeltaTable
-    from pyspark.sql import functions as F
-
+    from feature_jobs.definitions import load_registry
+    from feature_jobs.demo.generator import generate
+    from feature_jobs.materialize import materialize_range
+    from feature_jobs.offline import guarded_vacuum
     from feature_jobs.settings import Settings
     from feature_jobs.spark.session import build_spark
+    from feature_jobs.timeutil import date_range
 
-    settings = Settings.from_env()
+    root = Path(tempfile.mkdtemp(prefix="skewless-vacuum-bench-"))
+    settings = Settings.from_env({**os.environ, "SKEWLESS_DATA_ROOT": str(root)})
+    end = date(2026, 12, 5)
+    print(generate(root, days=45, end=end, users=2000, merchants=200), flush=True)
     spark = build_spark(settings, "skewless-bench-vacuum")
-    spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "false")
-    table = str(Path(tempfile.mkdtemp(prefix="skewless-vacuum-bench-")) / "offline")
-    rows = spark.range(90_000).select(
-        F.col("id").alias("user_id"),
-        F.date_add(F.lit("2026-10-22").cast("date"), (F.col("id") % 45).cast("int")).alias(
-            "snapshot_date"
-        ),
-    )
-    for _ in range(2):  # the second write replaces every file of the first
-        rows.repartition(3).write.format("delta").mode("overwrite").partitionBy(
-            "snapshot_date"
-        ).save(table)
+    view = load_registry(settings.features_module).view("merchant_transaction_stats")
+    days = date_range(end - timedelta(days=44), end)
+    for run in ("first", "second"):  # the second commit replaces every file of the first
+        materialize_range(spark, settings, view, days, run_id=f"vacuum_bench_{run}")
     print(f"machine: {platform.node()} {os.cpu_count()} cores, {platform.platform()}")
-    print(f"table: {table}, {spark.read.format('delta').load(table).inputFiles().__len__()} files")
+    print(f"table: offline/{view.name} under {root}, 45 dates, committed twice", flush=True)
     for round_no in range(args.rounds):
-        for parallelism in (None, str(settings.shuffle_partitions)):
-            if parallelism is None:
-                spark.conf.unset(LISTING)
-            else:
-                spark.conf.set(LISTING, parallelism)
+        for tasks in (DELTA_DEFAULT_LISTING_TASKS, None):
             started = time.monotonic()
-            DeltaTable.forPath(spark, table).vacuum(100.0)
+            guarded_vacuum(spark, settings, view, listing_tasks=tasks)
             seconds = time.monotonic() - started
-            label = parallelism or "Delta's default (10000)"
-            print(f"round {round_no + 1}: listing parallelism {label}: {seconds:.1f} s", flush=True)
+            label = f"{tasks} (Delta's default)" if tasks else f"{settings.shuffle_partitions}"
+            print(f"round {round_no + 1}: listing tasks {label}: {seconds:.1f} s", flush=True)
     spark.stop()
 
 

@@ -127,8 +127,13 @@ def guarded_vacuum(
     *,
     dry_run: bool = False,
     now: datetime | None = None,
+    listing_tasks: int | None = None,
 ) -> VacuumPlan:
     """VACUUM ``offline/<view>`` unless it would delete files a manifest still needs.
+
+    Args:
+        listing_tasks: how many Spark tasks list the table's files (default: the shuffle
+            partitions; Delta's own default, 10,000, is what bench/vacuum_bench.py compares).
 
     Raises:
         VacuumRefused: ``retain_hours`` is below what a pinned version needs, or Delta
@@ -147,8 +152,8 @@ def guarded_vacuum(
     from delta.tables import DeltaTable
 
     # Delta lists the table's files in as many tasks as this setting says, 10,000 by
-    # default: 49-66 s for a small table on 2 cores, 4-5 s with 4 (bench/vacuum_bench.py).
-    listing = {_LISTING_PARALLELISM: str(settings.shuffle_partitions)}
+    # default: 50-66 s for a small table on 2 cores, 4-5 s with 4 (bench/vacuum_bench.py).
+    listing = {_LISTING_PARALLELISM: str(listing_tasks or settings.shuffle_partitions)}
     try:
         with scoped_conf(spark, listing):
             DeltaTable.forPath(spark, view_table(settings, view.name)).vacuum(retain_hours)

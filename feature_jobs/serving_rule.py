@@ -2,13 +2,16 @@
 
 Given how old the snapshot is and whether the entity is in it, :func:`decide` returns a
 status (PRESENT, MISSING, STALE) and what the values become (the snapshot's values, the
-features' defaults, or nothing). The online store calls it per read; the training-set job
-compiles the very same function into a Spark expression with :func:`spark_outcome`, by
-evaluating it on each of its few input combinations, so the two sides cannot diverge.
+features' defaults, or nothing). The online store calls it per read. The training-set
+engines evaluate the very same function on each of its eight input combinations
+(:func:`truth_table`) and compile that table: into a Spark expression
+(:func:`spark_outcome`) and into SQL for the local engine (:func:`sql_outcome`), so no
+side can diverge.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -71,6 +74,26 @@ def fill_value(fill: Fill, value: Any, default: Any) -> Any:
     return default if value is None else value
 
 
+@dataclass(frozen=True)
+class RuleRow:
+    """One line of the rule's truth table: its inputs and :func:`decide`'s outcome."""
+
+    has_snapshot: bool
+    stale: bool
+    entity_present: bool
+    outcome: Outcome
+
+
+def truth_table(on_stale: str) -> tuple[RuleRow, ...]:
+    """:func:`decide` on all eight input combinations: what every engine compiles."""
+    return tuple(
+        RuleRow(snap, old, present, decide(snap, old, present, on_stale))
+        for snap in (False, True)
+        for old in (False, True)
+        for present in (False, True)
+    )
+
+
 def spark_outcome(
     has_snapshot: Column, stale: Column, entity_present: Column, on_stale: str
 ) -> tuple[Column, Column]:
@@ -79,18 +102,36 @@ def spark_outcome(
 
     status = F.lit(None).cast("string")
     fill = F.lit(None).cast("string")
-    for snap in (False, True):
-        for old in (False, True):
-            for present in (False, True):
-                outcome = decide(snap, old, present, on_stale)
-                condition = (
-                    (has_snapshot == F.lit(snap))
-                    & (stale == F.lit(old))
-                    & (entity_present == F.lit(present))
-                )
-                status = F.when(condition, F.lit(outcome.status.value)).otherwise(status)
-                fill = F.when(condition, F.lit(outcome.fill.value)).otherwise(fill)
+    for row in truth_table(on_stale):
+        condition = (
+            (has_snapshot == F.lit(row.has_snapshot))
+            & (stale == F.lit(row.stale))
+            & (entity_present == F.lit(row.entity_present))
+        )
+        status = F.when(condition, F.lit(row.outcome.status.value)).otherwise(status)
+        fill = F.when(condition, F.lit(row.outcome.fill.value)).otherwise(fill)
     return status, fill
+
+
+def sql_outcome(
+    has_snapshot: str, stale: str, entity_present: str, on_stale: str
+) -> tuple[str, str]:
+    """:func:`decide` as two SQL expressions (status, fill), built from its truth table.
+
+    The inputs are SQL boolean expressions that are never null.
+    """
+
+    def case(pick: Callable[[Outcome], str]) -> str:
+        branches = " ".join(
+            f"WHEN ({has_snapshot}) = {_sql_bool(row.has_snapshot)} "
+            f"AND ({stale}) = {_sql_bool(row.stale)} "
+            f"AND ({entity_present}) = {_sql_bool(row.entity_present)} "
+            f"THEN '{pick(row.outcome)}'"
+            for row in truth_table(on_stale)
+        )
+        return f"CASE {branches} END"
+
+    return case(lambda o: o.status.value), case(lambda o: o.fill.value)
 
 
 def spark_fill_value(fill: Column, value: Column, default: Any, spark_type: str) -> Column:
@@ -103,3 +144,17 @@ def spark_fill_value(fill: Column, value: Column, default: Any, spark_type: str)
         .when(fill == F.lit(Fill.DEFAULTS.value), default_col)
         .otherwise(F.coalesce(value.cast(spark_type), default_col))
     )
+
+
+def sql_fill_value(fill: str, value: str, default: str, sql_type: str) -> str:
+    """:func:`fill_value` as SQL; ``default`` is an expression (a bound parameter)."""
+    typed_default = f"CAST({default} AS {sql_type})"
+    return (
+        f"CASE WHEN ({fill}) = '{Fill.NULLS.value}' THEN CAST(NULL AS {sql_type}) "
+        f"WHEN ({fill}) = '{Fill.DEFAULTS.value}' THEN {typed_default} "
+        f"ELSE coalesce(CAST({value} AS {sql_type}), {typed_default}) END"
+    )
+
+
+def _sql_bool(value: bool) -> str:
+    return "TRUE" if value else "FALSE"

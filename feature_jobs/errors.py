@@ -59,6 +59,10 @@ class TrainingSetError(SkewlessError):
     """A training-set request (spine, features, manifest) is invalid."""
 
 
+class LocalEngineRefused(TrainingSetError):
+    """An input the local training engine cannot read faithfully; the Spark engine can."""
+
+
 class UnsafeInputError(SkewlessError):
     """A user-supplied value (path, name, date) failed an allow-list check."""
 

@@ -30,6 +30,9 @@ class Settings:
         alert_jsonl: file receiving one JSON alert per line, optional.
         alert_email: recipients of alert emails (``SKEWLESS_ALERT_EMAIL``, comma-separated);
             sent through Airflow's SMTP settings when running under Airflow.
+        local_engine_memory: memory the local training engine may use
+            (``SKEWLESS_LOCAL_ENGINE_MEMORY``, bytes or ``512MB`` / ``2GB``): ``engine="auto"``
+            picks it only for inputs that fit, and its joins spill to disk beyond it.
     """
 
     data_root: Path
@@ -43,6 +46,7 @@ class Settings:
     alert_jsonl: Path | None = None
     alert_email: tuple[str, ...] = ()
     shuffle_partitions: int = 4
+    local_engine_memory: int = 2 * 1024**3
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -77,6 +81,9 @@ class Settings:
             alert_jsonl=Path(jsonl) if jsonl else None,
             alert_email=emails,
             shuffle_partitions=shuffle,
+            local_engine_memory=_bytes(
+                env.get("SKEWLESS_LOCAL_ENGINE_MEMORY", "2GB"), "SKEWLESS_LOCAL_ENGINE_MEMORY"
+            ),
         )
 
     def resolve_source_path(self, path: str) -> str:
@@ -84,3 +91,16 @@ class Settings:
         if "://" in path or path.startswith("/"):
             return path
         return str(self.data_root / path)
+
+
+_UNITS = {"": 1, "B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
+
+
+def _bytes(text: str, name: str) -> int:
+    """``"2GB"``, ``"512MB"`` or a plain number of bytes."""
+    value = text.strip().upper()
+    number = value.rstrip("KMGTB")
+    unit = value[len(number) :]
+    if not number.isdigit() or unit not in _UNITS or int(number) <= 0:
+        raise ConfigError(f"{name}={text!r} is invalid; write a size such as 2GB or 512MB")
+    return int(number) * _UNITS[unit]

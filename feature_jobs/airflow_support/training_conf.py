@@ -56,6 +56,9 @@ class TrainingConf:
             self.mode,
             "--output",
             str(self.output),
+            # The scheduled job is a Spark job, on whatever cluster SPARK_MASTER names.
+            "--engine",
+            "spark",
         ]
 
 

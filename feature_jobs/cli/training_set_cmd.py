@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from feature_jobs.cli.common import registry, say, start_spark
 from feature_jobs.disk import size_on_disk
 from feature_jobs.errors import TrainingSetError
 from feature_jobs.settings import Settings
-from feature_jobs.training import TrainingSetRequest, build_training_set
+from feature_jobs.training import TrainingSetRequest
 from feature_jobs.training import manifest as manifest_io
+from feature_jobs.training.engines import ENGINES, build
 from feature_jobs.training.paths import (
     check_output,
     checked_input,
@@ -23,6 +25,9 @@ from feature_jobs.training.request import (
     SPINE_FORMATS,
     resolve_features,
 )
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 #: Spines up to this size make a short job (the short-job JVM profile of
 #: feature_jobs.spark.jvm_options): measured faster with a 14 MB Parquet spine of 1M rows,
@@ -45,6 +50,13 @@ file of a spine folder too, links resolved). The output may not be, hold or lie 
 warehouse, raw data, a source, the embedded Redis folder, another Delta table or an input
 (conventionally: training_sets/<name>); --overwrite replaces only a previous training set.
 Writes <output> and <output>.manifest.json; --from-manifest rebuilds the same output.
+
+Engines (--engine): spark runs the join as a Spark job (what the scheduled DAG and any
+cluster run); local runs it in this process with DuckDB over the Parquet files of the
+same pinned Delta versions. Both give the same rows, checksum and manifest. auto (the
+default) picks local when SPARK_MASTER is local and the inputs fit
+SKEWLESS_LOCAL_ENGINE_MEMORY (default 2GB), and Spark otherwise, or for inputs only Spark
+reads faithfully (CSV spines, text timestamps, Delta deletion vectors).
 """
 
 
@@ -78,6 +90,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--keep-spine-order",
         action="store_true",
         help="write rows in the spine's order (costs one more shuffle of the output)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="auto",
+        help="auto (default): local when the master is local and the inputs fit, else spark",
     )
     parser.set_defaults(handler=run)
 
@@ -141,13 +159,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         )
     # Before Spark starts: a refused output costs no JVM (the job checks it again).
     check_output(request.output, request.overwrite, settings, [*inputs, request.spine], reg)
-    short_job = size_on_disk(request.spine) <= SHORT_JOB_SPINE_BYTES
-    spark = start_spark(settings, "skewless-training-set", short_job=short_job)
-    result = build_training_set(spark, settings, reg, request, pins=pins, progress=say)
+
+    def spark() -> SparkSession:
+        short_job = size_on_disk(request.spine) <= SHORT_JOB_SPINE_BYTES
+        return start_spark(settings, "skewless-training-set", short_job=short_job)
+
+    result = build(args.engine, settings, reg, request, spark, pins=pins, progress=say)
     for view, counts in result.status_counts.items():
         say(f"{view}: " + ", ".join(f"{status} {n}" for status, n in counts.items()))
     say(
         f"done: {result.rows} rows written to {result.output} in {result.seconds:.1f}s "
+        f"by the {result.engine} engine "
         f"(checksum {result.checksum}); manifest {result.manifest}"
     )
     return 0

@@ -18,8 +18,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from feature_jobs.errors import OfflineStoreError, TrainingSetError, first_line
+from feature_jobs.errors import OfflineStoreError, first_line
 from feature_jobs.offline.layout import table_exists
+from feature_jobs.offline.version_errors import (
+    missing_table,
+    unreadable_version,
+    vacuumed_version,
+)
 from feature_jobs.spark.jvm_errors import delta_errors, diagnose
 
 if TYPE_CHECKING:
@@ -41,10 +46,7 @@ def pin_version(spark: SparkSession, path: str, what: str) -> int:
         TrainingSetError: there is no Delta table at ``path``.
     """
     if not table_exists(spark, path):
-        raise TrainingSetError(
-            f"{what} has no Delta table at {path}; materialize it first "
-            "(python -m feature_jobs materialize)"
-        )
+        raise missing_table(what, path)
     with delta_errors(f"{what}: reading the current version of {path} failed", path):
         return current_version(spark, path)
 
@@ -73,17 +75,10 @@ def read_version(
                 f"{what}: Delta version {version} of {path} cannot be read: {found.line}; "
                 "nothing was written"
             ) from exc
-        raise TrainingSetError(
-            f"{what}: Delta version {version} of {path} cannot be read "
-            f"({found.line if found else first_line(exc)}); it was probably vacuumed - "
-            "rebuild from a newer manifest, nothing was written"
-        ) from None
+        cause = found.line if found else first_line(exc)
+        raise unreadable_version(what, path, version, cause) from None
     if missing:
-        raise TrainingSetError(
-            f"{what}: Delta version {version} of {path} was vacuumed ({len(missing)} data "
-            f"file(s) gone, e.g. {missing[0]}); it cannot be rebuilt identically - rebuild "
-            "from a newer manifest, nothing was written"
-        )
+        raise vacuumed_version(what, path, version, missing)
     return df
 
 

@@ -20,14 +20,18 @@ version only, so it never reaches rows before its own publication.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from feature_jobs.definitions.types import SPARK_TYPES
 from feature_jobs.training.apply_rule import PRESENT, SNAPSHOT_TS, raw_feature, served_columns
 from feature_jobs.training.asof import asof_lookup
 from feature_jobs.training.point_in_time import join_condition, right_key_names, snapshot_rows
+from feature_jobs.training.publications import (
+    LoggedPublish,
+    Publication,
+    micros,
+    order_publications,
+)
 from feature_jobs.training.request import ViewRequest
 
 if TYPE_CHECKING:
@@ -38,32 +42,6 @@ if TYPE_CHECKING:
 _ASOF = "__skewless_asof"
 _SEQ = "__skewless_publication"
 _RIGHT_SEQ = "__skewless_right_publication"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Publication:
-    """One publish of a snapshot to the online store, from the sync log."""
-
-    seq: int
-    feature_ts: datetime
-    snapshot_date: date
-    delta_version: int
-    live_at: datetime
-    definition_version: str
-    run_id: str
-
-    def to_json(self) -> dict[str, Any]:
-        """For the manifest."""
-        return {
-            "seq": self.seq,
-            "feature_ts": self.feature_ts.isoformat(),
-            "snapshot_date": self.snapshot_date.isoformat(),
-            "delta_version": self.delta_version,
-            "live_at": self.live_at.isoformat(),
-            "definition_version": self.definition_version,
-            "run_id": self.run_id,
-        }
 
 
 def publications(sync_log: DataFrame, project: str, view: str) -> list[Publication]:
@@ -88,19 +66,7 @@ def publications(sync_log: DataFrame, project: str, view: str) -> list[Publicati
         )
         .collect()
     )
-    ordered = sorted(rows, key=lambda r: (r.live_us, r.started_us, r.delta_version, r.feature_us))
-    return [
-        Publication(
-            seq=i,
-            feature_ts=_from_micros(r.feature_us),
-            snapshot_date=r.snapshot_date,
-            delta_version=int(r.delta_version),
-            live_at=_from_micros(r.live_us),
-            definition_version=str(r.definition_version),
-            run_id=str(r.run_id),
-        )
-        for i, r in enumerate(ordered)
-    ]
+    return order_publications(LoggedPublish(*row) for row in rows)
 
 
 def as_known_join(
@@ -123,7 +89,7 @@ def as_known_join(
         return served_columns(_nothing_served(spine, request), request, ts_column)
     # Step 1: the publications as a tiny DataFrame (t = go-live time).
     table = spark.createDataFrame(
-        [(_micros(p.live_at), p.seq, _micros(p.feature_ts), p.delta_version) for p in pubs],
+        [(micros(p.live_at), p.seq, micros(p.feature_ts), p.delta_version) for p in pubs],
         "live_us long, seq long, feature_us long, delta_version long",
     )
     instants = table.select(
@@ -167,11 +133,3 @@ def _nothing_served(spine: DataFrame, request: ViewRequest) -> DataFrame:
     ]
     none = [F.lit(None).cast("timestamp").alias(SNAPSHOT_TS), F.lit(False).alias(PRESENT)]
     return spine.select("*", *raw, *none)
-
-
-def _micros(value: datetime) -> int:
-    return (value - _EPOCH) // timedelta(microseconds=1)
-
-
-def _from_micros(value: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=int(value))

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 from feature_jobs.errors import TrainingSetError
 from feature_jobs.offline import pin_version, read_version, sync_log_table, view_table
 from feature_jobs.settings import Settings
-from feature_jobs.training.as_known import Publication, publications
+from feature_jobs.training.as_known import publications
 from feature_jobs.training.manifest import Pins
+from feature_jobs.training.publications import Publication
 from feature_jobs.training.request import TrainingSetRequest, ViewRequest
 
 if TYPE_CHECKING:
@@ -22,15 +23,13 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class PinnedInputs:
-    """The pinned inputs of a build, and a reader of the offline tables at their versions."""
+class PinnedVersions:
+    """Which Delta versions a build reads (what its manifest records), whichever engine."""
 
     mode: str
     offline: dict[str, tuple[str, int]]  # view -> (path, version) read (event-time)
     sync_log: tuple[str, int] | None  # (path, version) read (as-known)
     publications: dict[str, list[Publication]]
-    latest_reads: list[tuple[ViewRequest, DataFrame]]  # what a naive join would read
-    version_reader: Callable[[str, int], DataFrame]  # (view, version) -> its table then
 
     def describe(self) -> str:
         """One progress line naming what was pinned."""
@@ -38,6 +37,14 @@ class PinnedInputs:
             pubs = sum(len(p) for p in self.publications.values())
             return f"sync log version {self.sync_log[1]}, {pubs} publication(s)"
         return ", ".join(f"{view}@v{version}" for view, (_, version) in self.offline.items())
+
+
+@dataclass
+class PinnedInputs(PinnedVersions):
+    """The pinned inputs of a Spark build, and a reader of the tables at their versions."""
+
+    latest_reads: list[tuple[ViewRequest, DataFrame]]  # what a naive join would read
+    version_reader: Callable[[str, int], DataFrame]  # (view, version) -> its table then
 
 
 def pin_inputs(

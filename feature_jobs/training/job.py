@@ -18,24 +18,29 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from feature_jobs.definitions import Registry
-from feature_jobs.errors import TrainingSetError
 from feature_jobs.serving_rule import Status
 from feature_jobs.settings import Settings
 from feature_jobs.spark.scoped_conf import scoped_conf
 from feature_jobs.spark.side_by_side import run_side_by_side
 from feature_jobs.spark.stats_skipping import stats_skipping_off
-from feature_jobs.timeutil import utc_now
 from feature_jobs.training import manifest as manifest_io
 from feature_jobs.training.as_known import as_known_join
 from feature_jobs.training.hashing import qcol, row_hash, sum_of_hashes
 from feature_jobs.training.inputs import PinnedInputs, pin_inputs
 from feature_jobs.training.leakage import count_leakage, describe
 from feature_jobs.training.ordering import in_spine_order
+from feature_jobs.training.outcome import (
+    TrainingSetResult,
+    check_definitions,
+    check_rebuilt_checksum,
+    check_rebuilt_fingerprint,
+    check_row_count,
+    manifest_document,
+    render_checksum,
+)
 from feature_jobs.training.paths import (
     check_output,
     manifest_path,
@@ -50,6 +55,7 @@ from feature_jobs.training.request import (
     ViewRequest,
     check_output_names,
     group_by_view,
+    key_types,
     output_columns,
 )
 from feature_jobs.training.spine import Spine, SpineSource, check_spine_rows, open_spine
@@ -68,19 +74,6 @@ HASH_JOIN_CONF = {
     "spark.sql.adaptive.maxShuffledHashJoinLocalMapThreshold": "32m",
     "spark.sql.adaptive.advisoryPartitionSizeInBytes": "32m",
 }
-
-
-@dataclass(frozen=True)
-class TrainingSetResult:
-    """What a build produced (also recorded in the manifest)."""
-
-    output: Path
-    manifest: Path
-    rows: int
-    checksum: str
-    status_counts: dict[str, dict[str, int]]
-    leakage: dict[str, Any]
-    seconds: float
 
 
 def build_training_set(
@@ -114,12 +107,12 @@ def _build(
     started = time.monotonic()
     views = group_by_view(registry, request.features)
     if pins is not None:
-        _check_definitions(views, pins)
+        check_definitions(views, pins)
     check_output(request.output, request.overwrite, settings, [request.spine], registry)
     request.output.parent.mkdir(parents=True, exist_ok=True)
     progress(f"reading spine {request.spine} ({request.spine_format})")
     source = open_spine(
-        spark, request.spine, request.spine_format, request.timestamp_column, _key_types(views)
+        spark, request.spine, request.spine_format, request.timestamp_column, key_types(views)
     )
     check_output_names(source.columns, views)
     inputs = pin_inputs(spark, settings, request, views, pins)
@@ -134,12 +127,7 @@ def _build(
 
         def check() -> tuple[Spine, dict[str, Any]]:
             spine = check_spine_rows(source)
-            if pins is not None and spine.fingerprint != pins.spine_fingerprint:
-                raise TrainingSetError(
-                    f"spine {request.spine} changed since the manifest was written "
-                    f"(fingerprint {spine.fingerprint} != {pins.spine_fingerprint}); restore "
-                    "it to rebuild"
-                )
+            check_rebuilt_fingerprint(pins, spine)
             ts = source.timestamp_column
             return spine, count_leakage(spine.df, ts, inputs.latest_reads, spine.rows)
 
@@ -149,15 +137,19 @@ def _build(
         )
         _, (spine, leakage) = run_side_by_side(spark, write, check)
         progress(f"spine: {spine.rows} rows, {len(spine.columns)} columns, all checks passed")
-        rows, checksum, counts = _summary(observation.get, spine, views)
+        observed = observation.get
+        rows = check_row_count(int(observed["rows"]), spine.rows)
+        checksum = render_checksum(rows, observed["hash"])
+        counts = {
+            view.view.name: {s.value: int(observed[f"{i}:{s.value}"]) for s in Status}
+            for i, view in enumerate(views)
+        }
         progress(describe(leakage))
-        if pins is not None and pins.checksum is not None and checksum != pins.checksum:
-            raise TrainingSetError(
-                f"the rebuilt output's checksum {checksum} differs from the manifest's "
-                f"{pins.checksum}; nothing was written"
-            )
+        check_rebuilt_checksum(pins, checksum)
         seconds = round(time.monotonic() - started, 3)
-        document = _manifest(request, spine, views, inputs, rows, checksum, counts, leakage)
+        document = manifest_document(
+            request, spine, views, inputs, rows, checksum, counts, leakage, "spark"
+        )
         document["seconds"] = seconds
         publish(staged, request.output, manifest_io.render(document))
     except BaseException:
@@ -217,104 +209,3 @@ def _join(
                 F.count_if(qcol(view.status_column) == status.value).alias(f"{i}:{status.value}")
             )
     return observation, output.observe(observation, *aggregates).drop(ROW_HASH)
-
-
-def _summary(
-    observed: dict[str, Any], spine: Spine, views: list[ViewRequest]
-) -> tuple[int, str, dict[str, dict[str, int]]]:
-    """Row count, checksum and status counts of the written rows."""
-    rows = int(observed["rows"])
-    if rows != spine.rows:
-        raise TrainingSetError(
-            f"the join produced {rows} rows for a spine of {spine.rows}: an offline table "
-            "holds an entity twice in one snapshot; re-materialize that date"
-        )
-    counts = {
-        view.view.name: {s.value: int(observed[f"{i}:{s.value}"]) for s in Status}
-        for i, view in enumerate(views)
-    }
-    return rows, f"{rows}:{observed['hash']}", counts
-
-
-def _manifest(
-    request: TrainingSetRequest,
-    spine: Spine,
-    views: list[ViewRequest],
-    inputs: PinnedInputs,
-    rows: int,
-    checksum: str,
-    counts: dict[str, dict[str, int]],
-    leakage: dict[str, Any],
-) -> dict[str, Any]:
-    view_entries: dict[str, Any] = {}
-    for view in views:
-        definition = view.view
-        entry: dict[str, Any] = {
-            "definition_version": definition.version,
-            "features": list(view.features),
-            "cadence": definition.cadence,
-            "max_age_seconds": definition.max_age_delta.total_seconds(),
-            "on_stale": definition.on_stale,
-        }
-        if definition.name in inputs.offline:
-            entry["offline_path"], entry["delta_version"] = inputs.offline[definition.name]
-        if inputs.sync_log is not None:
-            pubs = inputs.publications[definition.name]
-            entry["published_delta_versions"] = sorted({p.delta_version for p in pubs})
-            entry["publications"] = [p.to_json() for p in pubs]
-        view_entries[definition.name] = entry
-    return {
-        "created_at": utc_now().isoformat(),
-        "mode": request.mode,
-        "features": [str(ref) for ref in request.features],
-        "feature_service": request.feature_service,
-        "spine": {
-            "path": str(spine.path),
-            "format": spine.format,
-            "timestamp_column": spine.timestamp_column,
-            "columns": list(spine.columns),
-            "rows": spine.rows,
-            "fingerprint": spine.fingerprint,
-        },
-        "views": view_entries,
-        "sync_log": (
-            None
-            if inputs.sync_log is None
-            else {"path": inputs.sync_log[0], "delta_version": inputs.sync_log[1]}
-        ),
-        "output": {
-            "path": str(request.output),
-            "format": request.output_format,
-            "keep_spine_order": request.keep_spine_order,
-            "rows": rows,
-            "checksum": checksum,
-            "columns": output_columns(spine.columns, views),
-            "status_counts": counts,
-        },
-        "leakage": leakage,
-        "code_version": manifest_io.code_version(),
-    }
-
-
-def _key_types(views: list[ViewRequest]) -> dict[str, str]:
-    """Every entity key the views need, with its type; the views must agree on types."""
-    types: dict[str, str] = {}
-    for view in views:
-        for key, logical in view.view.entity.join_keys.items():
-            if types.setdefault(key, logical) != logical:
-                raise TrainingSetError(
-                    f"views disagree on the type of key {key!r} ({types[key]} vs {logical} in "
-                    f"{view.view.name}); request them in separate training sets"
-                )
-    return types
-
-
-def _check_definitions(views: list[ViewRequest], pins: manifest_io.Pins) -> None:
-    for view in views:
-        pinned = pins.definition_versions.get(view.view.name)
-        if pinned != view.view.version:
-            raise TrainingSetError(
-                f"view {view.view.name} is now definition version {view.view.version} but the "
-                f"manifest was built with {pinned}; check out the definitions of that version "
-                "to rebuild"
-            )

@@ -8,14 +8,14 @@ how much future information such a training set would have leaked into its label
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from feature_jobs.training.hashing import qcol
 from feature_jobs.training.request import ViewRequest
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, DataFrame, Row
+    from pyspark.sql import Column, DataFrame
 
 
 def with_leak_flags(
@@ -61,13 +61,17 @@ def leak_aggregates(flags: Sequence[Column]) -> list[Column]:
 
 
 def leak_report(
-    row: Row, rows: int, reads: Sequence[tuple[ViewRequest, DataFrame]]
+    counts: Mapping[str, int], rows: int, views: Sequence[ViewRequest]
 ) -> dict[str, Any]:
-    """``{"rows", "rows_leaking" (in any view), "per_view": {view: rows}}`` from the aggregates."""
+    """``{"rows", "rows_leaking" (in any view), "per_view": {view: rows}}`` from the counts.
+
+    Args:
+        counts: ``leak_any`` and ``leak_<i>`` per view, as :func:`leak_aggregates` names them.
+    """
     return {
         "rows": rows,
-        "rows_leaking": int(row["leak_any"]),
-        "per_view": {req.view.name: int(row[f"leak_{i}"]) for i, (req, _) in enumerate(reads)},
+        "rows_leaking": int(counts["leak_any"]),
+        "per_view": {req.view.name: int(counts[f"leak_{i}"]) for i, req in enumerate(views)},
     }
 
 
@@ -89,4 +93,4 @@ def count_leakage(
     flagged, flags = with_leak_flags(spine, ts_column, reads)
     row = flagged.agg(*leak_aggregates(flags)).first()
     assert row is not None  # a global aggregate always yields one row
-    return leak_report(row, rows, reads)
+    return leak_report(row.asDict(), rows, [request for request, _ in reads])

@@ -132,3 +132,16 @@ def check_output_names(spine_columns: Sequence[str], views: Sequence[ViewRequest
             f"spine column {clash[0]!r} collides with an output column of the training set; "
             "rename it in the spine"
         )
+
+
+def key_types(views: list[ViewRequest]) -> dict[str, str]:
+    """Every entity key the views need, with its type; the views must agree on types."""
+    types: dict[str, str] = {}
+    for view in views:
+        for key, logical in view.view.entity.join_keys.items():
+            if types.setdefault(key, logical) != logical:
+                raise TrainingSetError(
+                    f"views disagree on the type of key {key!r} ({types[key]} vs {logical} in "
+                    f"{view.view.name}); request them in separate training sets"
+                )
+    return types

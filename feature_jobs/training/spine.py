@@ -26,16 +26,22 @@ _INTEGRAL = ("tinyint", "smallint", "int", "bigint")
 
 
 @dataclass(frozen=True)
-class Spine:
-    """A checked spine: keys typed as the entities declare, timestamp as UTC instants."""
+class SpineFacts:
+    """What a manifest records of a checked spine, whichever engine read it."""
 
-    df: DataFrame
     path: Path
     format: str
     timestamp_column: str
     columns: tuple[str, ...]
     rows: int
     fingerprint: str
+
+
+@dataclass(frozen=True)
+class Spine(SpineFacts):
+    """A checked spine: keys typed as the entities declare, timestamp as UTC instants."""
+
+    df: DataFrame
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,7 @@ def open_spine(
         TrainingSetError: a missing or mistyped key or timestamp column.
     """
     raw = _read(spark, path, fmt, timestamp_column, key_types)
-    _check_columns(raw, timestamp_column, key_types)
+    check_column_types(_types(raw), timestamp_column, key_types)
     keys = _typed_keys(key_types)
     parsed = _parsed_timestamp(raw, timestamp_column)
     df = raw.select(
@@ -133,7 +139,7 @@ def check_spine_rows(source: SpineSource) -> Spine:
         checks.append(F.count_if(has_offset & parsed.isNull()).alias("unparseable"))
     stats = raw.agg(*checks).first()
     assert stats is not None  # a global aggregate always yields one row
-    _raise_on_problems(stats.asDict(), timestamp_column)
+    raise_on_row_problems(stats.asDict(), timestamp_column)
     rows = int(stats["rows"])
     return Spine(
         df=source.df,
@@ -183,8 +189,19 @@ def _read(
     return spark.read.csv(str(path), header=True, schema=StructType(fields), mode="PERMISSIVE")
 
 
-def _check_columns(df: DataFrame, ts: str, key_types: Mapping[str, str]) -> None:
-    types = {f.name: f.dataType.simpleString() for f in df.schema.fields}
+def _types(df: DataFrame) -> dict[str, str]:
+    return {f.name: f.dataType.simpleString() for f in df.schema.fields}
+
+
+def check_column_types(types: Mapping[str, str], ts: str, key_types: Mapping[str, str]) -> None:
+    """Refuse missing or mistyped key and timestamp columns.
+
+    Args:
+        types: every spine column with its Spark type name (``simpleString``).
+
+    Raises:
+        TrainingSetError: one line naming every problem.
+    """
     problems = []
     missing = [k for k in key_types if k not in types]
     if missing:
@@ -221,7 +238,12 @@ def _check_columns(df: DataFrame, ts: str, key_types: Mapping[str, str]) -> None
         raise TrainingSetError("; ".join(problems))
 
 
-def _raise_on_problems(stats: dict[str, object], ts: str) -> None:
+def raise_on_row_problems(stats: Mapping[str, object], ts: str) -> None:
+    """Refuse a spine from its row-check counts (``null:<key>``, ``null_ts``, ``naive``...).
+
+    Raises:
+        TrainingSetError: one line naming every problem.
+    """
     problems = []
     for name, value in stats.items():
         if name.startswith("null:") and value:

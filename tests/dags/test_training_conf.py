@@ -45,6 +45,8 @@ def test_valid_request_gives_the_cli_arguments(settings: Settings, root: Path) -
         "as-known",
         "--output",
         str(root / "training_sets" / "fraud_v1_train"),
+        "--engine",
+        "spark",
     ]
 
 

@@ -1,0 +1,343 @@
+"""Build a training set with the local engine: pin, check, join, write, manifest.
+
+The same pipeline as :func:`feature_jobs.training.job.build_training_set`, and the same
+outcome (:mod:`feature_jobs.training.outcome`): the versions are pinned by delta-rs,
+the spine is checked in memory, DuckDB runs the join (:mod:`.join_sql`), and the rows
+stream out in spine order, each batch hashed (the checksum of exactly what is written),
+its statuses counted, and written to a hidden staging folder that is renamed into place
+only when every check passed.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from feature_jobs.definitions import Registry
+from feature_jobs.errors import TrainingSetError
+from feature_jobs.offline import delta_rs, sync_log_table, view_table
+from feature_jobs.serving_rule import Status
+from feature_jobs.settings import Settings
+from feature_jobs.training import manifest as manifest_io
+from feature_jobs.training.arrow_hash import hash_total, row_hashes
+from feature_jobs.training.inputs import PinnedVersions
+from feature_jobs.training.leakage import describe, leak_report
+from feature_jobs.training.local.connection import connect
+from feature_jobs.training.local.join_sql import (
+    ORDINAL,
+    SPINE,
+    TS_US,
+    ViewRead,
+    join_query,
+    leakage_query,
+)
+from feature_jobs.training.local.spine import LocalSpine, load_spine
+from feature_jobs.training.outcome import (
+    TrainingSetResult,
+    check_definitions,
+    check_rebuilt_checksum,
+    check_rebuilt_fingerprint,
+    check_row_count,
+    manifest_document,
+    render_checksum,
+)
+from feature_jobs.training.paths import (
+    check_output,
+    manifest_path,
+    publish,
+    remove,
+    staging_path,
+)
+from feature_jobs.training.publications import LoggedPublish, order_publications
+from feature_jobs.training.request import (
+    TrainingSetRequest,
+    ViewRequest,
+    check_output_names,
+    group_by_view,
+    key_types,
+    output_columns,
+)
+
+#: Rows per batch streamed out of DuckDB (hashed, counted and written one at a time).
+BATCH_ROWS = 256 * 1024
+_SYNC_LOG_COLUMNS = [
+    "project",
+    "view",
+    "feature_ts",
+    "snapshot_date",
+    "delta_version",
+    "live_at",
+    "started_at",
+    "definition_version",
+    "run_id",
+]
+
+
+@dataclass
+class Written:
+    """What the writer saw go out."""
+
+    rows: int
+    hash_total: int
+    status_counts: dict[str, dict[str, int]]
+
+
+def build_locally(
+    settings: Settings,
+    registry: Registry,
+    request: TrainingSetRequest,
+    pins: manifest_io.Pins | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> TrainingSetResult:
+    """Build (or, with ``pins``, rebuild) the training set of ``request`` without Spark.
+
+    Raises:
+        TrainingSetError: as the Spark engine does, with the same messages.
+        LocalEngineRefused: an input only the Spark engine reads faithfully.
+    """
+    started = time.monotonic()
+    views = group_by_view(registry, request.features)
+    if pins is not None:
+        check_definitions(views, pins)
+    check_output(request.output, request.overwrite, settings, [request.spine], registry)
+    progress(f"reading spine {request.spine} ({request.spine_format})")
+    spine = load_spine(
+        request.spine, request.spine_format, request.timestamp_column, key_types(views)
+    )
+    check_output_names(spine.facts.columns, views)
+    check_rebuilt_fingerprint(pins, spine.facts)
+    progress(
+        f"spine: {spine.facts.rows} rows, {len(spine.facts.columns)} columns, all checks passed"
+    )
+    reads, pinned = pin_reads(settings, request, views, pins)
+    progress(f"inputs pinned: {pinned.describe()}")
+    request.output.parent.mkdir(parents=True, exist_ok=True)
+    staged = staging_path(request.output)
+    try:
+        con = connect(f"{settings.local_engine_memory // 1024**2}MB", str(staged) + ".tmp")
+        con.register(SPINE, _join_side(spine, views))
+        leakage = count_leakage(con, reads, spine.facts.rows)
+        progress(describe(leakage))
+        progress(f"joining {len(views)} view(s) ({request.mode}) and writing {request.output}")
+        written = _write(con, spine, views, reads, request.output_format, staged)
+        rows = check_row_count(written.rows, spine.facts.rows)
+        checksum = render_checksum(rows, written.hash_total)
+        check_rebuilt_checksum(pins, checksum)
+        seconds = round(time.monotonic() - started, 3)
+        document = manifest_document(
+            request,
+            spine.facts,
+            views,
+            pinned,
+            rows,
+            checksum,
+            written.status_counts,
+            leakage,
+            "local",
+        )
+        document["seconds"] = seconds
+        con.close()
+        remove(Path(str(staged) + ".tmp"))
+        publish(staged, request.output, manifest_io.render(document))
+    except BaseException:
+        remove(staged)
+        remove(Path(str(staged) + ".tmp"))
+        raise
+    return TrainingSetResult(
+        output=request.output,
+        manifest=manifest_path(request.output),
+        rows=rows,
+        checksum=checksum,
+        status_counts=written.status_counts,
+        leakage=leakage,
+        seconds=seconds,
+        engine="local",
+    )
+
+
+def pin_reads(
+    settings: Settings,
+    request: TrainingSetRequest,
+    views: list[ViewRequest],
+    pins: manifest_io.Pins | None,
+) -> tuple[list[ViewRead], PinnedVersions]:
+    """The versions to read, as :func:`feature_jobs.training.inputs.pin_inputs` pins them."""
+    reads = [ViewRead(view) for view in views]
+    offline: dict[str, tuple[str, int]] = {}
+    sync_log = None
+    pubs: dict[str, list[Any]] = {}
+    # The version just found current cannot have been vacuumed; pinned (rebuild) and
+    # published (as-known) versions may have been, so their files are checked.
+    check_files = pins is not None or request.mode == "as-known"
+    for read in reads:
+        name = read.request.view.name
+        path = view_table(settings, name)
+        what = f"view {name}"
+        if request.mode == "event-time":
+            version = pins.view_versions[name] if pins else delta_rs.pin_version(path, what)
+            offline[name] = (path, version)
+            read.files = delta_rs.version_files(path, version, what, check_files)
+            read.latest = read.files
+            continue
+        try:
+            current = delta_rs.pin_version(path, what)
+        except TrainingSetError as exc:
+            if type(exc) is not TrainingSetError:
+                raise  # a table the local engine cannot read: not "never materialized"
+            continue  # never materialized: no leakage to count for it
+        read.latest = delta_rs.version_files(path, current, what, check_files=False)
+    if request.mode == "as-known":
+        path = sync_log_table(settings)
+        if pins is not None and pins.sync_log_version is not None:
+            version = pins.sync_log_version
+        else:
+            version = delta_rs.pin_version(
+                path, "sync log (as-known mode needs published snapshots)"
+            )
+        delta_rs.version_files(path, version, "sync log", check_files=True)
+        table = delta_rs.read_table(path, version, _SYNC_LOG_COLUMNS)
+        sync_log = (path, version)
+        for read in reads:
+            name = read.request.view.name
+            read.publications = _publications(table, settings.project, name)
+            pubs[name] = read.publications
+            for published in sorted({p.delta_version for p in read.publications}):
+                read.published[published] = delta_rs.version_files(
+                    view_table(settings, name), published, f"view {name}", check_files=True
+                )
+    return reads, PinnedVersions(request.mode, offline, sync_log, pubs)
+
+
+def count_leakage(con: Any, reads: list[ViewRead], rows: int) -> dict[str, Any]:
+    """The leakage report (:mod:`feature_jobs.training.leakage`), in one query."""
+    counted = [read for read in reads if read.latest is not None]
+    (result,) = con.sql(leakage_query(counted)).fetchall()
+    names = ["leak_any"] + [f"leak_{i}" for i in range(len(counted))]
+    return leak_report(dict(zip(names, result, strict=True)), rows, [r.request for r in counted])
+
+
+def _publications(log: pa.Table, project: str, view: str) -> list[Any]:
+    mask = pc.and_(
+        pc.and_(pc.equal(log["project"], project), pc.equal(log["view"], view)),
+        pc.is_valid(log["live_at"]),
+    )
+    rows = log.filter(mask)
+
+    def micros(name: str) -> list[int | None]:
+        return rows[name].cast(pa.int64()).to_pylist()
+
+    started = [0 if s is None else s for s in micros("started_at")]
+    return order_publications(
+        LoggedPublish(f, d, int(v), live, s, str(dv), str(run))
+        for f, d, v, live, s, dv, run in zip(
+            micros("feature_ts"),
+            rows["snapshot_date"].to_pylist(),
+            rows["delta_version"].to_pylist(),
+            micros("live_at"),
+            started,
+            rows["definition_version"].to_pylist(),
+            rows["run_id"].to_pylist(),
+            strict=True,
+        )
+    )
+
+
+def _join_side(spine: LocalSpine, views: list[ViewRequest]) -> pa.Table:
+    """What the joins need of the spine: the row ordinal, the keys, the time in µs."""
+    keys = list(dict.fromkeys(k for view in views for k in view.view.keys))
+    table = spine.table
+    ts = table[spine.facts.timestamp_column].cast(pa.int64())
+    columns = [pa.array(np.arange(table.num_rows, dtype=np.int64)), *[table[k] for k in keys], ts]
+    return pa.Table.from_arrays(columns, names=[ORDINAL, *keys, TS_US])
+
+
+def _write(
+    con: Any,
+    spine: LocalSpine,
+    views: list[ViewRequest],
+    reads: list[ViewRead],
+    output_format: str,
+    staged: Path,
+) -> Written:
+    present_cache: dict[tuple[str, int], set[str]] = {}
+
+    def present_in(view: str, files: delta_rs.VersionFiles) -> set[str]:
+        key = (view, files.version)
+        if key not in present_cache:
+            present_cache[key] = _columns_in_files(con, files)
+        return present_cache[key]
+
+    query = join_query(reads, present_in)
+    for name, table in query.tables.items():
+        con.register(name, table)
+    reader = con.sql(query.sql, params=query.params).to_arrow_reader(BATCH_ROWS)
+    columns = output_columns(spine.facts.columns, views)
+    status_columns = [view.status_column for view in views]
+    counts = {view.view.name: dict.fromkeys((s.value for s in Status), 0) for view in views}
+    state = {"rows": 0, "hash": 0}
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in reader:
+            ordinals = batch.column(0)
+            start = state["rows"]
+            state["rows"] += batch.num_rows
+            aligned = not batch.num_rows or (
+                ordinals[0].as_py() == start and ordinals[-1].as_py() == state["rows"] - 1
+            )
+            if state["rows"] > spine.table.num_rows or not aligned:
+                # More rows than the spine: an entity twice in one snapshot. Count them
+                # all for the message; nothing of it is published.
+                for rest in reader:
+                    state["rows"] += rest.num_rows
+                check_row_count(state["rows"], spine.table.num_rows)
+            piece = spine.table.slice(start, batch.num_rows)
+            arrays = [*piece.columns, *batch.columns[1:]]
+            out = pa.RecordBatch.from_arrays(
+                [a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a for a in arrays],
+                names=columns,
+            )
+            state["hash"] += hash_total(row_hashes(out, columns))
+            for view, status in zip(views, status_columns, strict=True):
+                for entry in pc.value_counts(out.column(status)).to_pylist():
+                    counts[view.view.name][entry["values"]] += entry["counts"]
+            yield out
+
+    schema = _output_schema(spine, reader.schema, columns)
+    if output_format == "delta":
+        from deltalake import write_deltalake
+
+        write_deltalake(
+            str(staged), pa.RecordBatchReader.from_batches(schema, batches()), mode="error"
+        )
+    else:
+        staged.mkdir(parents=True)
+        part = staged / f"part-00000-{uuid.uuid4()}-c000.snappy.parquet"
+        with pq.ParquetWriter(part, schema, compression="snappy") as writer:
+            for batch in batches():
+                writer.write_batch(batch)
+    return Written(state["rows"], state["hash"], counts)
+
+
+def _output_schema(spine: LocalSpine, joined: pa.Schema, columns: list[str]) -> pa.Schema:
+    fields = [*spine.table.schema, *list(joined)[1:]]
+    return pa.schema([f.with_name(name) for f, name in zip(fields, columns, strict=True)])
+
+
+def _columns_in_files(con: Any, files: delta_rs.VersionFiles) -> set[str]:
+    """Columns of the version's schema that at least one of its files holds."""
+    if not files.files:
+        return set()
+    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files.files)
+    described = con.sql(
+        f"DESCRIBE SELECT * FROM read_parquet([{listed}], union_by_name = true)"
+    ).fetchall()
+    return {row[0] for row in described} & set(files.columns)

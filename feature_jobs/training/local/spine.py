@@ -1,0 +1,178 @@
+"""Reading and checking a spine without Spark, to the same verdicts and fingerprint.
+
+The checks and their messages are :mod:`feature_jobs.training.spine`'s; the types are the
+ones a Spark read of the same files gives (:func:`..arrow_hash.spark_type_name`), so the
+fingerprint is identical. What only Spark's readers define is refused (the build then
+belongs to the Spark engine): CSV spines (Spark infers their types), text timestamps
+(Spark's parser decides what parses), partitioned folders.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from feature_jobs.errors import LocalEngineRefused
+from feature_jobs.offline import delta_rs
+from feature_jobs.training.arrow_hash import hash_total, row_hashes, spark_type_name
+from feature_jobs.training.hashing import fingerprint
+from feature_jobs.training.spine import SpineFacts, check_column_types, raise_on_row_problems
+
+
+@dataclass(frozen=True)
+class LocalSpine:
+    """A checked spine in memory: keys cast to their declared types, times as UTC µs."""
+
+    facts: SpineFacts
+    table: pa.Table
+
+
+def spine_files(path: Path, fmt: str) -> list[str]:
+    """The Parquet files a read of the spine at ``path`` scans.
+
+    Raises:
+        LocalEngineRefused: a CSV spine, a partitioned folder or Delta table.
+    """
+    if fmt == "csv":
+        raise LocalEngineRefused(
+            f"spine {path} is CSV, whose column types Spark infers; write it as Parquet to "
+            "use the local engine, or use --engine spark"
+        )
+    if fmt == "delta":
+        version = delta_rs.pin_version(str(path), f"spine {path}")
+        files = delta_rs.version_files(str(path), version, f"spine {path}", check_files=True)
+        if any(date is not None for date in files.snapshot_dates) or _partitioned(path):
+            raise _partitioned_refusal(path)
+        return list(files.files)
+    if path.is_file():
+        return [str(path)]
+    found = []
+    for entry in sorted(os.scandir(path), key=lambda e: e.name):
+        if entry.name.startswith(("_", ".")):
+            continue  # Spark's readers skip these too (_SUCCESS, .crc files)
+        if entry.is_dir():
+            raise _partitioned_refusal(path)
+        found.append(entry.path)
+    return found
+
+
+def load_spine(
+    path: Path, fmt: str, timestamp_column: str, key_types: Mapping[str, str]
+) -> LocalSpine:
+    """Read a spine, run every check, compute its fingerprint.
+
+    Raises:
+        TrainingSetError: the problems the Spark engine would report, worded the same.
+        LocalEngineRefused: a spine only the Spark engine reads faithfully.
+    """
+    files = spine_files(path, fmt)
+    raw = _read_parquet(files, path)
+    return check_spine(raw, path, fmt, timestamp_column, key_types)
+
+
+def check_spine(
+    raw: pa.Table, path: Path, fmt: str, timestamp_column: str, key_types: Mapping[str, str]
+) -> LocalSpine:
+    """Check a spine already in memory (as its Parquet files read) and fingerprint it."""
+    types = {}
+    for field in raw.schema:
+        try:
+            types[field.name] = spark_type_name(field.type)
+        except Exception:
+            raise LocalEngineRefused(
+                f"spine column {field.name!r} is {field.type}, a type the local engine does "
+                "not hash as Spark does; use --engine spark"
+            ) from None
+    check_column_types(types, timestamp_column, key_types)
+    if types[timestamp_column] == "string":
+        raise LocalEngineRefused(
+            f"spine column {timestamp_column!r} holds text timestamps, which Spark's parser "
+            "reads; store them as UTC timestamps to use the local engine, or use --engine spark"
+        )
+    stats: dict[str, object] = {f"null:{key}": raw.column(key).null_count for key in key_types}
+    stats["null_ts"] = raw.column(timestamp_column).null_count
+    raise_on_row_problems(stats, timestamp_column)
+    schema = ",".join(f"{name}:{kind}" for name, kind in types.items())
+    total = hash_total(row_hashes(raw, raw.column_names))
+    facts = SpineFacts(
+        path=path,
+        format=fmt,
+        timestamp_column=timestamp_column,
+        columns=tuple(raw.column_names),
+        rows=raw.num_rows,
+        fingerprint=fingerprint(raw.num_rows, total, schema),
+    )
+    return LocalSpine(facts, _typed(raw, timestamp_column, key_types))
+
+
+def _typed(raw: pa.Table, ts: str, key_types: Mapping[str, str]) -> pa.Table:
+    """Keys as the entities declare them (long: int64), the timestamp as UTC microseconds."""
+    columns = []
+    for name in raw.column_names:
+        column = raw.column(name)
+        if key_types.get(name) == "long":
+            column = column.cast(pa.int64())
+        elif name == ts:
+            column = _utc_micros(column, name)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, names=raw.column_names)
+
+
+def _utc_micros(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
+    if column.type.unit == "ns":
+        nanos = np.asarray(column.cast(pa.int64()).fill_null(0))
+        if (nanos % 1000).any():
+            raise LocalEngineRefused(
+                f"spine column {name!r} has timestamps finer than a microsecond; round them "
+                "to microseconds (Spark timestamps are microseconds)"
+            )
+    return column.cast(pa.timestamp("us", "UTC"), safe=False)
+
+
+def _read_parquet(files: list[str], path: Path) -> pa.Table:
+    tables = [_read_file(f) for f in files]
+    if not tables:
+        raise LocalEngineRefused(f"spine {path} holds no Parquet file; use --engine spark")
+    first = tables[0].schema
+    if any(not t.schema.equals(first) for t in tables[1:]):
+        raise LocalEngineRefused(
+            f"the files of spine {path} differ in schema; Spark reads them by its own rules, "
+            "use --engine spark"
+        )
+    return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+
+
+def _read_file(file: str) -> pa.Table:
+    """One Parquet file, with INT96 timestamps read as Spark reads them: UTC instants.
+
+    Spark writes timestamps as INT96 by default; Arrow would read them as naive values.
+    """
+    schema = pq.ParquetFile(file).schema
+    int96 = {
+        schema.column(i).path.split(".")[0]
+        for i in range(len(schema))
+        if schema.column(i).physical_type == "INT96"
+    }
+    table = pq.read_table(file, coerce_int96_timestamp_unit="us")
+    for name in int96:
+        i = table.schema.get_field_index(name)
+        column = table.column(i)
+        if pa.types.is_timestamp(column.type) and column.type.tz is None:
+            table = table.set_column(i, name, column.cast(pa.timestamp("us", "UTC")))
+    return table
+
+
+def _partitioned(path: Path) -> bool:
+    return any(e.is_dir() and not e.name.startswith(("_", ".")) for e in os.scandir(path))
+
+
+def _partitioned_refusal(path: Path) -> LocalEngineRefused:
+    return LocalEngineRefused(
+        f"spine {path} is partitioned into folders, whose columns Spark derives; use --engine spark"
+    )

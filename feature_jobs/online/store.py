@@ -1,4 +1,6 @@
-"""The serving SDK: ``FeatureStore.get_online_features(features, entity_rows)``.
+"""The SDK: ``FeatureStore.get_online_features(features, entity_rows)`` for serving, and
+``FeatureStore.get_historical_features(spine, features)`` for training (the training-set
+build of :mod:`feature_jobs.training.historical`, by the same definitions and rule).
 
 A call resolves the requested features per view, reads every view's live pointer and the
 entities' stored values in ONE Lua script (one round trip, atomic, so a read never mixes
@@ -24,7 +26,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from feature_jobs.definitions import FeatureView, Registry, load_registry
 from feature_jobs.errors import DefinitionError, OnlineRequestError
@@ -35,6 +37,9 @@ from feature_jobs.online.response import OnlineResponse
 from feature_jobs.serving_rule import Fill, Outcome, Status, decide, fill_value, is_stale
 from feature_jobs.settings import Settings
 from feature_jobs.timeutil import require_utc, utc_now
+
+if TYPE_CHECKING:
+    from feature_jobs.training.historical import TrainingSet
 
 _PLAN_CACHE_SIZE = 256
 
@@ -128,10 +133,19 @@ class FeatureStore:
         self.settings = settings
         self.clock = clock
         self.registry = registry or load_registry(settings.features_module)
-        self._link = ServerLink(settings, client, timeout, READ)
+        # Connected on the first online call: a store used only for training sets never
+        # starts (or needs) a redis-server.
+        self._connect = lambda: ServerLink(settings, client, timeout, READ)
+        self._server_link: ServerLink | None = None
         self._plans: dict[tuple[str, ...] | str, _Plan] = {}
         self._schemas: dict[tuple[bytes, tuple[str, ...]], _Schema] = {}
         self._times: dict[bytes, datetime] = {}
+
+    @property
+    def _link(self) -> ServerLink:
+        if self._server_link is None:
+            self._server_link = self._connect()
+        return self._server_link
 
     @property
     def client(self) -> Client:
@@ -149,7 +163,36 @@ class FeatureStore:
 
     def close(self) -> None:
         """Close the Redis connections."""
-        self._link.close()
+        if self._server_link is not None:
+            self._server_link.close()
+
+    def get_historical_features(
+        self,
+        spine: Any,
+        features: Sequence[str] | None = None,
+        feature_service: str | None = None,
+        mode: str = "event-time",
+        engine: str = "auto",
+        **options: Any,
+    ) -> TrainingSet:
+        """A point-in-time training set for ``spine`` (pandas, Arrow, Spark or a path).
+
+        The same build as the ``training-set`` command, by the engine ``engine`` picks;
+        see :func:`feature_jobs.training.historical.get_historical_features` for the
+        options (``timestamp_column``, ``output_format``, ``spark``, ``progress``).
+        """
+        from feature_jobs.training.historical import get_historical_features
+
+        return get_historical_features(
+            self.settings,
+            self.registry,
+            spine,
+            features=features,
+            feature_service=feature_service,
+            mode=mode,
+            engine=engine,
+            **options,
+        )
 
     def get_online_features(
         self, features: Sequence[str] | str, entity_rows: Sequence[Mapping[str, Any]]

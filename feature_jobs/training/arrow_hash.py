@@ -16,7 +16,7 @@ passes (one per 32-byte stripe, then per trailing 8-byte word, 4-byte word and b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -41,7 +41,12 @@ _FLOAT_NAN = np.uint64(0x7FC00000)
 # beyond it, by the bytes of a BigInteger, which this module does not reproduce.
 _MAX_LONG_DIGITS = 18
 
-_MICROS_PER_UNIT = {"s": 1_000_000, "ms": 1_000, "us": 1}
+#: Rows hashed at a time: numpy's temporaries of a block (512 KiB each) stay in cache.
+_BLOCK = 1 << 16
+
+# Zero bytes after a copy of a chunk's strings: a word read at any row's next position,
+# even past the end of its string (by up to 3 words), stays inside the copy.
+_PAD = 32
 
 _Ints = np.ndarray  # numpy arrays of any dtype; numpy's generic typing adds nothing here
 
@@ -58,24 +63,34 @@ def row_hashes(data: pa.Table | pa.RecordBatch, columns: Sequence[str]) -> np.nd
             reproduced here (nested, unsigned, decimals above 18 digits, nanoseconds that
             are not whole microseconds, ...).
     """
+    prepared = [_column(data, name) for name in columns]  # refuse before any work
     rows = data.num_rows
     h = np.full(rows, SPARK_SEED, dtype=np.uint64)
-    mask = np.empty((rows, len(columns)), dtype=np.uint8)
+    # The mask, one byte per column, padded with zeros to whole 8-byte words so that it
+    # can be read as words without a gather (only its first len(columns) bytes count).
+    # It holds 1 for null, 0 for not null here; the ASCII '0' is added when it is hashed.
+    width = len(columns)
+    nulls = np.zeros((rows, max(-(-width // 8) * 8, 8)), dtype=np.uint8)
+    ascii_zero = np.zeros(nulls.shape[1], dtype=np.uint8)
+    ascii_zero[:width] = ord("0")
     with np.errstate(over="ignore"):
-        for i, name in enumerate(columns):
-            column = _column(data, name)
+        for i, (name, column) in enumerate(zip(columns, prepared, strict=True)):
             start = 0
             for chunk in column.chunks:
-                stop = start + len(chunk)
-                valid = chunk.is_valid().to_numpy(zero_copy_only=False)
-                mask[start:stop, i] = np.where(valid, ord("0"), ord("1"))
-                _hash_chunk(name, chunk, valid, h[start:stop])
-                start = stop
-        # The mask is a string of one byte per column, the same length on every row.
-        width = len(columns)
-        starts = np.arange(rows, dtype=np.int64) * width
-        lengths = np.full(rows, width, dtype=np.int64)
-        h = _hash_bytes(mask.reshape(-1), starts, lengths, h)
+                # Blocks of rows keep numpy's temporaries in the CPU cache.
+                for offset in range(0, len(chunk), _BLOCK):
+                    piece = chunk.slice(offset, _BLOCK)
+                    stop = start + len(piece)
+                    valid = None
+                    if piece.null_count:
+                        null = piece.is_null().to_numpy(zero_copy_only=False)
+                        nulls[start:stop, i] = null
+                        valid = ~null
+                    _hash_chunk(name, piece, valid, h[start:stop])
+                    start = stop
+        for offset in range(0, rows, _BLOCK):
+            block = slice(offset, offset + _BLOCK)
+            h[block] = _hash_equal_lengths(nulls[block] + ascii_zero, width, h[block])
     return h.view(np.int64)
 
 
@@ -155,8 +170,11 @@ def _column(data: pa.Table | pa.RecordBatch, name: str) -> pa.ChunkedArray:
     return column
 
 
-def _hash_chunk(name: str, chunk: pa.Array, valid: _Ints, h: _Ints) -> None:
-    """Fold one column chunk into ``h`` (a view of the running hashes) where valid."""
+def _hash_chunk(name: str, chunk: pa.Array, valid: _Ints | None, h: _Ints) -> None:
+    """Fold one column chunk into ``h`` (a view of the running hashes) where valid.
+
+    ``valid`` is None when the chunk has no nulls.
+    """
     t = chunk.type
     if chunk.null_count == len(chunk):
         return
@@ -164,9 +182,9 @@ def _hash_chunk(name: str, chunk: pa.Array, valid: _Ints, h: _Ints) -> None:
         chunk = chunk.cast(pa.large_binary())
         t = chunk.type
     if pa.types.is_string(t) or pa.types.is_binary(t):
-        new = _hash_binary_chunk(chunk, np.int32, valid, h)
+        new = _hash_binary_chunk(chunk, np.int32, h)
     elif pa.types.is_large_string(t) or pa.types.is_large_binary(t):
-        new = _hash_binary_chunk(chunk, np.int64, valid, h)
+        new = _hash_binary_chunk(chunk, np.int64, h)
     elif pa.types.is_boolean(t):
         values = chunk.fill_null(False).to_numpy(zero_copy_only=False)
         new = _hash_int(values.astype(np.uint64), h)
@@ -197,10 +215,10 @@ def _hash_chunk(name: str, chunk: pa.Array, valid: _Ints, h: _Ints) -> None:
         new = _hash_long(words[2 * chunk.offset :: 2].view(np.uint64), h)
     else:  # pragma: no cover - _column refused every other type already
         raise TrainingSetError(f"column {name!r}: no Spark checksum for Arrow type {t}")
-    if chunk.null_count:
-        np.copyto(h, new, where=valid)
-    else:
+    if valid is None:
         h[:] = new
+    else:
+        np.copyto(h, new, where=valid)
 
 
 def _buffer(chunk: pa.Array, index: int, dtype: type, count: int) -> _Ints:
@@ -222,8 +240,7 @@ def _u32(values: _Ints) -> _Ints:
 
 def _micros(name: str, chunk: pa.Array) -> _Ints:
     """Epoch microseconds, Spark's timestamp representation (refusing lossy conversions)."""
-    unit = chunk.type.unit
-    if unit != "us":
+    if chunk.type.unit != "us":
         try:
             # A safe cast: overflow, or nanoseconds that are not whole microseconds, raise.
             chunk = chunk.cast(pa.timestamp("us", chunk.type.tz), safe=True)
@@ -235,8 +252,15 @@ def _micros(name: str, chunk: pa.Array) -> _Ints:
     return _fixed(chunk.view(pa.int64()), np.int64)
 
 
+# XXH64's steps on whole arrays. Each updates its first argument in place (a fresh array
+# of the caller's) and returns it; shifts by numpy uint64 counts keep every operand uint64.
+
+
 def _rotl(x: _Ints, r: int) -> _Ints:
-    return (x << np.uint64(r)) | (x >> np.uint64(64 - r))
+    high = x << np.uint64(r)
+    x >>= np.uint64(64 - r)
+    x |= high
+    return x
 
 
 def _fmix(h: _Ints) -> _Ints:
@@ -250,119 +274,179 @@ def _fmix(h: _Ints) -> _Ints:
 
 def _round(acc: _Ints, word: _Ints) -> _Ints:
     """XXH64's round: ``rotl(acc + word * P2, 31) * P1``."""
-    return _rotl(acc + word * _P2, 31) * _P1
+    acc += word * _P2
+    _rotl(acc, 31)
+    acc *= _P1
+    return acc
+
+
+def _mix_word(h: _Ints, word: _Ints) -> _Ints:
+    """Fold one 8-byte word: ``h ^= round(0, word); h = rotl(h, 27) * P1 + P4``."""
+    mixed = word * _P2  # round(0, word), on a fresh array
+    _rotl(mixed, 31)
+    mixed *= _P1
+    h ^= mixed
+    _rotl(h, 27)
+    h *= _P1
+    h += _P4
+    return h
+
+
+def _mix_int(h: _Ints, word: _Ints) -> _Ints:
+    """Fold one unsigned 4-byte word: ``h ^= word * P1; h = rotl(h, 23) * P2 + P3``."""
+    h ^= word * _P1
+    _rotl(h, 23)
+    h *= _P2
+    h += _P3
+    return h
+
+
+def _mix_byte(h: _Ints, byte: _Ints) -> _Ints:
+    """Fold one byte: ``h ^= byte * P5; h = rotl(h, 11) * P1``."""
+    h ^= byte.astype(np.uint64, copy=False) * _P5
+    _rotl(h, 11)
+    h *= _P1
+    return h
 
 
 def _hash_int(values: _Ints, seeds: _Ints) -> _Ints:
     """``XXH64.hashInt`` of unsigned 32-bit ``values`` (as uint64), each with its seed."""
-    h = seeds + (_P5 + np.uint64(4))
-    h ^= values * _P1
-    h = _rotl(h, 23) * _P2 + _P3
-    return _fmix(h)
+    return _fmix(_mix_int(seeds + (_P5 + np.uint64(4)), values))
 
 
 def _hash_long(values: _Ints, seeds: _Ints) -> _Ints:
     """``XXH64.hashLong`` of 64-bit ``values`` (as uint64), each with its seed."""
-    h = seeds + (_P5 + np.uint64(8))
-    h ^= _rotl(values * _P2, 31) * _P1
-    h = _rotl(h, 27) * _P1 + _P4
-    return _fmix(h)
+    return _fmix(_mix_word(seeds + (_P5 + np.uint64(8)), values))
 
 
-def _hash_binary_chunk(chunk: pa.Array, offset_type: type, valid: _Ints, h: _Ints) -> _Ints:
-    """``XXH64.hashUnsafeBytes`` of each value of a string/binary chunk, seeded by ``h``."""
+def _start(seeds: _Ints) -> tuple[_Ints, _Ints, _Ints, _Ints]:
+    """The four accumulators of XXH64's 32-byte stripes."""
+    return seeds + _P1 + _P2, seeds + _P2, seeds.copy(), seeds - _P1
+
+
+def _merge(v1: _Ints, v2: _Ints, v3: _Ints, v4: _Ints) -> _Ints:
+    """The hash of the stripes: the four accumulators rotated, summed and mixed in."""
+    acc = _rotl(v1.copy(), 1) + _rotl(v2.copy(), 7) + _rotl(v3.copy(), 12)
+    acc += _rotl(v4.copy(), 18)
+    for v in (v1, v2, v3, v4):
+        acc ^= _round(np.zeros_like(v), v)
+        acc *= _P1
+        acc += _P4
+    return acc
+
+
+def _hash_binary_chunk(chunk: pa.Array, offset_type: type, h: _Ints) -> _Ints:
+    """``XXH64.hashUnsafeBytes`` of each value of a string/binary chunk, seeded by ``h``.
+
+    Null slots are hashed too (whatever bytes they span) and discarded by the caller.
+    """
     n = len(chunk)
     offsets = _buffer(chunk, 1, offset_type, chunk.offset + n + 1)[chunk.offset :]
     offsets = offsets.astype(np.int64)
+    first, last = int(offsets[0]), int(offsets[-1])
+    # The chunk's bytes, copied with zeros after them: every pass can then read a whole
+    # word at every row's position, even past the end of a string too short for it.
+    buf = np.zeros(last - first + _PAD, np.uint8)
     data = chunk.buffers()[2]
-    buf = np.zeros(0, np.uint8) if data is None else np.frombuffer(data, dtype=np.uint8)
-    starts = offsets[:-1]
-    lengths = np.diff(offsets)
-    if chunk.null_count:
-        # Null slots may still span bytes; hash only the values (nulls keep their seed).
-        rows = np.flatnonzero(valid)
-        new = h.copy()
-        new[rows] = _hash_bytes(buf, starts[rows], lengths[rows], h[rows])
-        return new
-    return _hash_bytes(buf, starts, lengths, h)
+    if last > first and data is not None:
+        buf[: last - first] = np.frombuffer(data, dtype=np.uint8, count=last)[first:]
+    return _hash_bytes(buf, offsets[:-1] - first, np.diff(offsets), h)
 
 
-def _windows(buf: _Ints, width: int) -> _Ints:
-    """Every ``width``-byte window of ``buf``, as rows: unaligned little-endian reads."""
+def _words(buf: _Ints, dtype: str) -> _Ints:
+    """The word of ``dtype`` at every byte offset of ``buf``: unaligned little-endian reads.
+
+    A view with a stride of one byte, so a gather at string offsets reads whole words.
+    """
+    width = np.dtype(dtype).itemsize
     count = max(len(buf) - width + 1, 0)
-    return np.lib.stride_tricks.as_strided(
-        buf, shape=(count, width), strides=(buf.strides[0], buf.strides[0]), writeable=False
-    )
-
-
-def _take(windows: _Ints, positions: _Ints, dtype: str) -> _Ints:
-    """The words at byte ``positions`` (a gather of windows, viewed as one word each)."""
-    return windows[positions].view(dtype)[:, 0].astype(np.uint64)
-
-
-def _select(rows: _Ints, total: int) -> slice | _Ints:
-    """Index for ``rows``: a plain slice when it is every row (no gather, no scatter)."""
-    return slice(None) if len(rows) == total else rows
+    if count == 0:
+        return np.zeros(0, dtype)
+    return np.ndarray(shape=(count,), dtype=dtype, buffer=buf, strides=(1,))
 
 
 def _hash_bytes(buf: _Ints, starts: _Ints, lengths: _Ints, seeds: _Ints) -> _Ints:
     """XXH64 of the byte strings ``buf[start:start+length]``, each with its own seed.
 
-    The algorithm is Spark's ``XXH64.hashUnsafeBytes`` (standard XXH64); rows take part in
-    a pass only if their string is long enough for it, so all rows advance together.
+    The algorithm is Spark's ``XXH64.hashUnsafeBytes`` (standard XXH64). ``buf`` has
+    :data:`_PAD` bytes after the last string. The 32-byte stripes are hashed for the rows
+    long enough only; each later step (at most 3 words, a 4-byte word, 3 bytes) is computed
+    for every row and kept where the row's length calls for it: cheaper than a gather and a
+    scatter of the rows that take part.
     """
-    n = len(seeds)
-    words = _windows(buf, 8)
-    ints = _windows(buf, 4)
+    words = _words(buf, "<u8")
     h = seeds + _P5  # the hash of strings shorter than a 32-byte stripe starts here
-    stripes = lengths // 32
+    stripes = lengths >> 5
     long_rows = np.flatnonzero(stripes)
     if len(long_rows):
         # Longest first, so the rows still striping at pass j are a prefix (a slice).
         long_rows = long_rows[np.argsort(-stripes[long_rows], kind="stable")]
         counts = stripes[long_rows]
-        pos = starts[long_rows].copy()
-        s = seeds[long_rows]
-        v1, v2, v3, v4 = s + _P1 + _P2, s + _P2, s.copy(), s - _P1
+        pos = starts[long_rows]
+        v = _start(seeds[long_rows])
         active = len(long_rows)
         for j in range(int(counts[0])):
             while counts[active - 1] <= j:
                 active -= 1
-            p = pos[:active]
-            v1[:active] = _round(v1[:active], _take(words, p, "<u8"))
-            v2[:active] = _round(v2[:active], _take(words, p + 8, "<u8"))
-            v3[:active] = _round(v3[:active], _take(words, p + 16, "<u8"))
-            v4[:active] = _round(v4[:active], _take(words, p + 24, "<u8"))
-            pos[:active] += 32
-        acc = _rotl(v1, 1) + _rotl(v2, 7) + _rotl(v3, 12) + _rotl(v4, 18)
-        for v in (v1, v2, v3, v4):
-            acc ^= _round(np.zeros_like(v), v)
-            acc = acc * _P1 + _P4
-        h[long_rows] = acc
+            for lane in range(4):
+                _round(v[lane][:active], words[pos[:active] + (32 * j + 8 * lane)])
+        h[long_rows] = _merge(*v)
     h += lengths.astype(np.uint64)
+    if not len(h):
+        return h
 
-    pos = starts + stripes * 32
-    tail = lengths % 32
-    for k in range(3):  # up to three 8-byte words after the stripes
-        rows = np.flatnonzero(tail >= 8 * (k + 1))
-        if len(rows):
-            at = _select(rows, n)
-            x = h[at] ^ _round(np.zeros(len(rows), np.uint64), _take(words, pos[at] + 8 * k, "<u8"))
-            h[at] = _rotl(x, 27) * _P1 + _P4
-    pos += (tail // 8) * 8
+    pos = starts + (stripes << 5)
+    tail_words = (lengths & 31) >> 3
+    for k in range(int(tail_words.max())):
+        _update(h, tail_words > k, _mix_word, words[pos + 8 * k])
+    # The last 0 to 7 bytes, all read at once: the 4-byte word, then single bytes, are
+    # taken from this one word (little-endian, so the first byte is the lowest).
+    last = words[pos + (tail_words << 3)]
+    rest = lengths & 7
+    has_int = rest >= 4
+    if has_int.any():
+        _update(h, has_int, _mix_int, last & np.uint64(0xFFFFFFFF))
+        last = np.where(has_int, last >> np.uint64(32), last)
+    rest &= 3
+    for k in range(int(rest.max())):
+        _update(h, rest > k, _mix_byte, (last >> np.uint64(8 * k)) & np.uint64(0xFF))
+    return _fmix(h)
 
-    rows = np.flatnonzero(lengths % 8 >= 4)  # one 4-byte word
-    if len(rows):
-        at = _select(rows, n)
-        x = h[at] ^ (_take(ints, pos[at], "<u4") * _P1)
-        h[at] = _rotl(x, 23) * _P2 + _P3
-        pos[at] += 4
 
-    rest = lengths % 4
-    for k in range(3):  # then up to three single bytes
-        rows = np.flatnonzero(rest > k)
-        if len(rows):
-            at = _select(rows, n)
-            x = h[at] ^ (buf[pos[at] + k].astype(np.uint64) * _P5)
-            h[at] = _rotl(x, 11) * _P1
+def _update(h: _Ints, rows: _Ints, step: Callable[[_Ints, _Ints], _Ints], word: _Ints) -> None:
+    """``h = step(h, word)`` on the ``rows`` (a boolean mask), in place."""
+    if rows.all():
+        step(h, word)
+    else:
+        np.copyto(h, step(h.copy(), word), where=rows)
+
+
+def _hash_equal_lengths(strings: _Ints, length: int, seeds: _Ints) -> _Ints:
+    """XXH64 of the first ``length`` bytes of each row of ``strings``, with its seed.
+
+    The same algorithm as :func:`_hash_bytes` for strings of one length laid out in a
+    matrix whose rows are whole 8-byte words: words are read as columns, without a gather.
+    """
+    words = strings.view("<u8")
+    ints = strings.view("<u4")
+    stripes = length // 32
+    if stripes:
+        v = _start(seeds)
+        for j in range(stripes):
+            for lane in range(4):
+                _round(v[lane], words[:, 4 * j + lane].astype(np.uint64))
+        h = _merge(*v)
+    else:
+        h = seeds + _P5
+    h += np.uint64(length)
+    word = 4 * stripes
+    for _ in range((length % 32) // 8):
+        h = _mix_word(h, words[:, word].astype(np.uint64))
+        word += 1
+    at = 8 * word
+    if length % 8 >= 4:
+        h = _mix_int(h, ints[:, at // 4].astype(np.uint64))
+        at += 4
+    for k in range(length % 4):
+        h = _mix_byte(h, strings[:, at + k])
     return _fmix(h)

@@ -168,6 +168,11 @@ def _read_file(file: str) -> pa.Table:
     return table
 
 
+def read_output(path: Path, fmt: str) -> pa.Table:
+    """A training set's rows as written by either engine (Parquet folder or Delta table)."""
+    return _read_parquet(spine_files(path, fmt), path)
+
+
 def _partitioned(path: Path) -> bool:
     return any(e.is_dir() and not e.name.startswith(("_", ".")) for e in os.scandir(path))
 

@@ -1,15 +1,18 @@
-"""Benchmark of ``python -m feature_jobs training-set`` (issue 5).
+"""Benchmark of ``python -m feature_jobs training-set`` (issues 5 and 16).
 
 Workload: one view of 100,000 entities with a snapshot row every day for 60 days
 (6,000,000 rows, 8 double features) in the offline layout, and spines of 100k, 1M and 3M
-rows at random times in those 60 days. Each run times the whole command in a fresh
+rows at random times in those 60 days (10M with ``--spines``). Each run times the whole
+command (``--engine auto`` by default: what a user gets; ``local`` or ``spark`` to force
+one; a comma-separated list alternates them run by run) in a fresh
 process (JVM start included) and samples the resident memory of the whole process tree
 (Python driver + JVM + Python workers) every 50 ms; the peak of that sum is reported.
 
 Usage::
 
     .venv/bin/python bench/training_set_bench.py [--root DIR] [--spines 100000,1000000,3000000]
-        [--runs 3] [--shuffle-partitions 8] [--driver-memory 2g] [--java-opts FLAGS]
+        [--engines auto] [--runs 3] [--shuffle-partitions 8] [--driver-memory 2g]
+        [--java-opts FLAGS]
 
 This file is also the definitions module of the benchmark (``SKEWLESS_FEATURES=
 training_set_bench`` with ``bench/`` on ``PYTHONPATH``); its view is defined below.
@@ -110,8 +113,8 @@ def generate(root: Path, spine_sizes: list[int]) -> None:
     spark.stop()
 
 
-def run_once(root: Path, size: int, env: dict[str, str]) -> tuple[float, float]:
-    """Run the command in a fresh process; return (seconds, peak RSS of the tree in GB)."""
+def run_once(root: Path, size: int, env: dict[str, str], engine: str) -> tuple[float, float, str]:
+    """Run the command in a fresh process; (seconds, peak RSS of the tree in GB, engine used)."""
     import psutil
 
     output = root / "out" / f"train_{size}"
@@ -127,6 +130,8 @@ def run_once(root: Path, size: int, env: dict[str, str]) -> tuple[float, float]:
         "--output",
         str(output),
         "--overwrite",
+        "--engine",
+        engine,
     ]
     started = time.monotonic()
     process = subprocess.Popen(
@@ -150,13 +155,17 @@ def run_once(root: Path, size: int, env: dict[str, str]) -> tuple[float, float]:
     log = process.stdout.read().decode() if process.stdout else ""
     if process.returncode != 0:
         raise SystemExit(f"training-set failed for {size} rows:\n{log}")
-    return seconds, peak / 1e9
+    used = "local" if "by the local engine" in log else "spark"
+    return seconds, peak / 1e9, used
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", default="/tmp/skewless_training_bench")
     parser.add_argument("--spines", default="100000,1000000,3000000")
+    parser.add_argument(
+        "--engines", default="auto", help="auto, local, spark, or a list to alternate"
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--shuffle-partitions", default="8")
     parser.add_argument("--driver-memory", default="2g")
@@ -183,18 +192,26 @@ def main() -> None:
     if args.java_opts:
         env["SKEWLESS_JVM_OPTIONS"] = args.java_opts
     print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
+    engines = args.engines.split(",")
     for size in sizes:
-        CPU_SECONDS.clear()
-        results = [run_once(root, size, env) for _ in range(args.runs)]
-        times = [t for t, _ in results]
-        peaks = [m for _, m in results]
-        print(
-            f"spine {size:>9,} rows: median {statistics.median(times):6.1f} s "
-            f"(min {min(times):.1f}, max {max(times):.1f}); peak RSS of all processes "
-            f"median {statistics.median(peaks):.2f} GB (max {max(peaks):.2f}); CPU "
-            f"median {statistics.median(CPU_SECONDS):.1f} s",
-            flush=True,
-        )
+        runs: dict[str, list[tuple[float, float, str]]] = {e: [] for e in engines}
+        cpu: dict[str, list[float]] = {e: [] for e in engines}
+        for _ in range(args.runs):
+            for engine in engines:  # alternating, so a drift of the machine hits all alike
+                CPU_SECONDS.clear()
+                runs[engine].append(run_once(root, size, env, engine))
+                cpu[engine].append(CPU_SECONDS[-1])
+        for engine in engines:
+            times = [t for t, _, _ in runs[engine]]
+            peaks = [m for _, m, _ in runs[engine]]
+            used = ",".join(sorted({u for _, _, u in runs[engine]}))
+            print(
+                f"spine {size:>10,} rows, --engine {engine} (ran {used}): median "
+                f"{statistics.median(times):6.2f} s (min {min(times):.2f}, max {max(times):.2f}); "
+                f"peak RSS of all processes median {statistics.median(peaks):.2f} GB "
+                f"(max {max(peaks):.2f}); CPU median {statistics.median(cpu[engine]):.1f} s",
+                flush=True,
+            )
     print(f"load average after: {os.getloadavg()[0]:.2f}", flush=True)
 
 

@@ -51,7 +51,9 @@ def test_csv_spine_to_delta_output_and_delta_spine_to_parquet(
     manifest = json.loads(Path(f"{out}.manifest.json").read_text())
     assert manifest["feature_service"] == "pairs_only"
     assert manifest["spine"]["format"] == "csv"
-    assert "done: 3 rows written" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "done: 3 rows written" in printed
+    assert "engine: spark (spine" in printed and "is CSV" in printed  # auto fell back
 
     delta_spine = write_spine(
         spark,
@@ -63,6 +65,8 @@ def test_csv_spine_to_delta_output_and_delta_spine_to_parquet(
     parquet_out = settings.data_root / "train_parquet"
     args = ["training-set", "--spine", str(delta_spine), "--features", "pair_daily:orders_1d"]
     assert main([*args, "--output", str(parquet_out)]) == 0
+    # The Delta spine went to the local engine (auto, local master, small inputs).
+    assert "by the local engine" in capsys.readouterr().out
     rows = collect_micros(spark.read.parquet(str(parquet_out)))
     assert [(r["region"], r["pair_daily__orders_1d"], r["pair_daily__status"]) for r in rows] == [
         ("eu", 2, "PRESENT"),
@@ -74,3 +78,18 @@ def test_csv_spine_to_delta_output_and_delta_spine_to_parquet(
     # An existing output is refused unless --overwrite is given.
     assert main([*args, "--output", str(parquet_out)]) == 2
     assert "already exists" in capsys.readouterr().err
+    # Written as Delta by the local engine, read back by Spark: the same rows.
+    delta_out = settings.data_root / "train_local_delta"
+    local = ["--output", str(delta_out), "--output-format", "delta", "--engine", "local"]
+    assert main([*args, *local]) == 0
+    again = collect_micros(spark.read.format("delta").load(str(delta_out)))
+    assert again == rows
+
+    # A CSV spine's types are Spark's to infer: auto used Spark, local refuses in one line.
+    refused = settings.data_root / "train_csv_local"
+    csv_args = ["training-set", "--spine", str(csv), "--feature-service", "pairs_only"]
+    csv_args += ["--timestamp-column", "when", "--output", str(refused), "--engine", "local"]
+    assert main(csv_args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: spine ") and "is CSV" in err[-1]
+    assert not refused.exists()

@@ -85,3 +85,95 @@ def test_join_never_looks_ahead_nor_loses_rows(
             value = row[f"shop_daily__{feature}"]
             wanted = expected.values[feature]
             assert value == (None if wanted is None else type(value)(wanted))
+
+
+@hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(history=snapshots, rows=spine_rows)
+def test_local_join_never_looks_ahead_nor_loses_rows(
+    history: dict[int, dict[int, Any]], rows: list[tuple[int, int]]
+) -> None:
+    """The same property and oracle, on the local engine's SQL (no Spark: more examples)."""
+    oracle = oracle_view(defs.shop_daily)
+    oracle.snapshots = {
+        START + timedelta(days=day): {
+            (shop,): {"orders_7d": orders, "amount_max_7d": amount}
+            for shop, (orders, amount) in entities.items()
+        }
+        for day, entities in history.items()
+    }
+    spine = [(n, shop, START + timedelta(minutes=30 * step)) for n, (shop, step) in enumerate(rows)]
+    got = _local_join(oracle.snapshots, spine)
+    assert [r["n"] for r in got] == list(range(len(spine)))  # each row once, in spine order
+    for (n, shop, ts), row in zip(spine, got, strict=True):
+        expected = lookup(oracle, (shop,), ts, list(FEATURES))
+        assert row["status"] == expected.status, n
+        assert row["feature_ts"] == expected.feature_ts, n
+        if row["feature_ts"] is not None:
+            assert row["feature_ts"] <= ts  # never a future snapshot
+        for feature in FEATURES:
+            wanted = expected.values[feature]
+            value = row[feature]
+            assert value == (None if wanted is None else type(value)(wanted)), (n, feature)
+
+
+def _local_join(
+    snapshots: dict[Any, Any], spine: list[tuple[int, int, Any]]
+) -> list[dict[str, Any]]:
+    import tempfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from feature_jobs.offline.delta_rs import VersionFiles
+    from feature_jobs.training.local.connection import connect
+    from feature_jobs.training.local.join_sql import ORDINAL, SPINE, TS_US, ViewRead, join_query
+
+    offline = [
+        (shop, values["orders_7d"], values["amount_max_7d"], ts)
+        for ts, entities in snapshots.items()
+        for (shop,), values in entities.items()
+    ]
+    with tempfile.TemporaryDirectory() as folder:
+        files: tuple[str, ...] = ()
+        if offline:
+            path = f"{folder}/part-0.parquet"
+            shops, orders, amounts, times = zip(*offline, strict=True)
+            table = pa.table(
+                {
+                    "shop_id": pa.array(shops, pa.int64()),
+                    "orders_7d": pa.array(orders, pa.int64()),
+                    "amount_max_7d": pa.array(amounts, pa.float64()),
+                    "feature_ts": pa.array(times, pa.timestamp("us", "UTC")),
+                }
+            )
+            pq.write_table(table, path)
+            files = (path,)
+        listed = VersionFiles(
+            folder, 0, files, (None,) * len(files), frozenset(FEATURES) | {"shop_id"}, 0
+        )
+        request = ViewRequest(defs.shop_daily, FEATURES)
+        query = join_query([ViewRead(request, files=listed)], lambda *_: set(FEATURES))
+        con = connect("256MB")
+        con.register(
+            SPINE,
+            pa.table(
+                {
+                    ORDINAL: pa.array(range(len(spine)), pa.int64()),
+                    "shop_id": pa.array([s for _, s, _ in spine], pa.int64()),
+                    TS_US: pa.array(
+                        [(ts - EPOCH) // timedelta(microseconds=1) for _, _, ts in spine],
+                        pa.int64(),
+                    ),
+                }
+            ),
+        )
+        result = con.sql(query.sql, params=query.params).to_arrow_table().to_pylist()
+    return [
+        {
+            "n": r[ORDINAL],
+            "status": r["shop_daily__status"],
+            "feature_ts": r["shop_daily__feature_ts"],
+            **{f: r[f"shop_daily__{f}"] for f in FEATURES},
+        }
+        for r in result
+    ]

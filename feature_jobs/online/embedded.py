@@ -29,8 +29,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import redis
-
 from feature_jobs.errors import ConfigError, OnlineStoreError
 from feature_jobs.settings import Settings
 
@@ -74,6 +72,8 @@ def ensure_embedded(settings: Settings) -> str:
 
 def stop_embedded(settings: Settings) -> bool:
     """Shut the embedded server down (saving its data); False if none was running."""
+    import redis  # here, not at the top: --help and training sets skip it
+
     folder = server_dir(settings)
     url = _running_url(folder) if folder.exists() else None
     if url is None:
@@ -113,6 +113,8 @@ def _url(port: object, password: object) -> str:
 
 
 def _running_url(folder: Path) -> str | None:
+    import redis  # here, not at the top: --help and training sets skip it
+
     info = _read_info(folder)
     pid, port, password = info.get("pid"), info.get("port"), info.get("password")
     if not (isinstance(pid, int) and _alive(pid) and port and password):
@@ -187,6 +189,8 @@ def _start(folder: Path) -> str:
 
 
 def _wait_ready(folder: Path, url: str) -> int:
+    import redis  # here, not at the top: --help and training sets skip it
+
     client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=5)
     deadline = time.monotonic() + _START_TIMEOUT_S
     while time.monotonic() < deadline:

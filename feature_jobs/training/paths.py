@@ -36,6 +36,7 @@ from urllib.parse import unquote, urlparse
 
 from feature_jobs.definitions import Registry
 from feature_jobs.errors import TrainingSetError, UnsafeInputError
+from feature_jobs.online.embedded import server_dir
 from feature_jobs.settings import Settings
 
 MANIFEST_SUFFIX = ".manifest.json"
@@ -222,10 +223,6 @@ def _owned(
     if "://" not in settings.delta_root:
         yield "the Delta warehouse", Path(settings.delta_root).resolve()
     yield "the raw data folder", (settings.data_root / RAW_FOLDER).resolve()
-    # Imported here: the embedded server's module pulls in redis-py, which a training-set
-    # command (and its --help) should not pay for.
-    from feature_jobs.online.embedded import server_dir
-
     yield "the embedded Redis folder", server_dir(settings).resolve()
     for source in registry.sources.values() if registry is not None else ():
         if source.path is not None and "://" not in source.path:

@@ -152,7 +152,9 @@ def _local_join(
             folder, 0, files, (None,) * len(files), frozenset(FEATURES) | {"shop_id"}, 0
         )
         request = ViewRequest(defs.shop_daily, FEATURES)
-        query = join_query([ViewRead(request, files=listed)], lambda *_: set(FEATURES))
+        query = join_query(
+            [ViewRead(request, files=listed)], lambda *_: set(FEATURES), ordered=True
+        )
         con = connect("256MB")
         con.register(
             SPINE,

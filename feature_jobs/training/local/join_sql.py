@@ -71,14 +71,16 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def join_query(views: Sequence[ViewRead], present_in: Any) -> Query:
+def join_query(views: Sequence[ViewRead], present_in: Any, ordered: bool) -> Query:
     """The query adding every view's columns to the spine table ``SPINE``.
 
-    ``SPINE`` holds ``ORDINAL``, the entity keys (typed) and ``TS_US``.
+    ``SPINE`` holds ``ORDINAL``, the entity keys (typed) and ``TS_US``; the result holds
+    ``ORDINAL`` and the added columns.
 
     Args:
         present_in: ``(view, version) -> set of column names`` found in that version's
             files (a feature added later is null in older files, as Spark reads it).
+        ordered: return the rows in spine order (a sort); else in DuckDB's order.
     """
     ctes: list[str] = []
     params: dict[str, Any] = {}
@@ -108,13 +110,12 @@ def join_query(views: Sequence[ViewRead], present_in: Any) -> Query:
             outputs.append(f"{value} AS {quote(request.column(feature))}")
     for i, view in enumerate(views):
         outputs.append(f"__status{i} AS {quote(view.request.status_column)}")
-        outputs.append(f"__snapts{i} AS {quote(view.request.feature_ts_column)}")
+        # The snapshot time travels as µs; rendered once, at the end.
+        snapshot_ts = f"CAST(make_timestamp(__snap{i}) AS TIMESTAMPTZ)"
+        outputs.append(f"{snapshot_ts} AS {quote(view.request.feature_ts_column)}")
     ctes.append(f"ruled AS (SELECT *, {', '.join(finals)} FROM {previous})")
-    sql = (
-        "WITH "
-        + ",\n".join(ctes)
-        + f"\nSELECT {', '.join(outputs)} FROM ruled ORDER BY {quote(ORDINAL)}"
-    )
+    order = f" ORDER BY {quote(ORDINAL)}" if ordered else ""
+    sql = "WITH " + ",\n".join(ctes) + f"\nSELECT {', '.join(outputs)} FROM ruled{order}"
     return Query(sql, params, tables)
 
 
@@ -150,11 +151,12 @@ def _event_time(i: int, view: ViewRead, previous: str, present_in: Any) -> list[
     assert files is not None
     rows = _view_rows(i, view, files, present_in(request.view.name, files))
     return [
-        f"off{i} AS ({rows})",
+        # Read twice rather than materialized: step 1 reads one column of it.
+        f"off{i} AS NOT MATERIALIZED ({rows})",
         # Step 1: the snapshot times of the pinned version.
-        f"snaps{i} AS (SELECT DISTINCT __t{i} AS t, __ft{i} AS ft FROM off{i})",
+        f"snaps{i} AS (SELECT DISTINCT __t{i} AS t FROM off{i})",
         # Step 2: the latest snapshot at or before each row's ts.
-        f"a{i} AS (SELECT p.*, x.t AS __snap{i}, x.ft AS __snapts{i} FROM {previous} p "
+        f"a{i} AS (SELECT p.*, x.t AS __snap{i} FROM {previous} p "
         f"ASOF LEFT JOIN snaps{i} x ON p.{quote(TS_US)} >= x.t)",
         # Step 3: the entity's row in that snapshot.
         f"j{i} AS (SELECT a.*, {_features(i, request, 'r')}, r.__t{i} IS NOT NULL AS "
@@ -174,8 +176,8 @@ def _as_known(
             for j, f in enumerate(request.features)
         )
         return [
-            f"j{i} AS (SELECT p.*, CAST(NULL AS BIGINT) AS __snap{i}, CAST(NULL AS "
-            f"TIMESTAMPTZ) AS __snapts{i}, {nulls}, FALSE AS __present{i} FROM {previous} p)"
+            f"j{i} AS (SELECT p.*, CAST(NULL AS BIGINT) AS __snap{i}, {nulls}, "
+            f"FALSE AS __present{i} FROM {previous} p)"
         ]
     # Step 1: one publication per go-live instant (the tie rule), and every publication.
     live = live_at_each_instant(view.publications)
@@ -183,9 +185,7 @@ def _as_known(
         {
             "t": pa.array([p.live_us for p in live], pa.int64()),
             "seq": pa.array([p.seq for p in live], pa.int64()),
-            "ft": pa.array([p.feature_us for p in live], pa.int64()).cast(
-                pa.timestamp("us", "UTC")
-            ),
+            "feature_us": pa.array([p.feature_us for p in live], pa.int64()),
         }
     )
     tables[f"allpubs{i}"] = pa.table(
@@ -218,8 +218,8 @@ def _as_known(
     return [
         f"pubrows{i} AS ({' UNION ALL '.join(parts)})",
         # Step 2: the publication live at each row's ts.
-        f"a{i} AS (SELECT p.*, x.seq AS __pub{i}, x.ft AS __snapts{i}, epoch_us(x.ft) AS "
-        f"__snap{i} FROM {previous} p ASOF LEFT JOIN pubs{i} x ON p.{quote(TS_US)} >= x.t)",
+        f"a{i} AS (SELECT p.*, x.seq AS __pub{i}, x.feature_us AS __snap{i} "
+        f"FROM {previous} p ASOF LEFT JOIN pubs{i} x ON p.{quote(TS_US)} >= x.t)",
         # Step 3: the entity's row in that publication.
         f"j{i} AS (SELECT a.* EXCLUDE (__pub{i}), {features}, r.__seq{i} IS NOT NULL AS "
         f"__present{i} FROM a{i} a LEFT JOIN pubrows{i} r ON {_on_keys(i, request)} "
@@ -234,10 +234,7 @@ def _view_rows(i: int, view: ViewRead, files: VersionFiles, present: set[str]) -
         (quote(k), SQL_TYPES[t], f"__k{i}_{j}")
         for j, (k, t) in enumerate(request.view.entity.join_keys.items())
     ]
-    columns += [
-        ("epoch_us(feature_ts)", "BIGINT", f"__t{i}"),
-        ("feature_ts", "TIMESTAMPTZ", f"__ft{i}"),
-    ]
+    columns += [("epoch_us(feature_ts)", "BIGINT", f"__t{i}")]
     for j, feature in enumerate(request.features):
         # A feature the version does not hold (added to the definition later) reads null.
         value = quote(feature) if feature in present else "NULL"

@@ -186,8 +186,11 @@ def _hash_chunk(name: str, chunk: pa.Array, valid: _Ints | None, h: _Ints) -> No
     elif pa.types.is_large_string(t) or pa.types.is_large_binary(t):
         new = _hash_binary_chunk(chunk, np.int64, h)
     elif pa.types.is_boolean(t):
-        values = chunk.fill_null(False).to_numpy(zero_copy_only=False)
-        new = _hash_int(values.astype(np.uint64), h)
+        # From the bit buffer (null slots are ignored below); not fill_null(False), whose
+        # pa.scalar imports pandas.
+        packed = np.frombuffer(chunk.buffers()[1], dtype=np.uint8)
+        flags = np.unpackbits(packed, bitorder="little")[chunk.offset : chunk.offset + len(chunk)]
+        new = _hash_int(flags.astype(np.uint64), h)
     elif pa.types.is_int8(t) or pa.types.is_int16(t) or pa.types.is_int32(t):
         # Not t.to_pandas_dtype(): that imports pandas (0.3 s) for a numpy type.
         small = {8: np.int8, 16: np.int16, 32: np.int32}[t.bit_width]

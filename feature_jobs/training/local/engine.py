@@ -69,7 +69,7 @@ from feature_jobs.training.request import (
 )
 
 #: Rows per batch streamed out of DuckDB (hashed, counted and written one at a time).
-BATCH_ROWS = 512 * 1024
+BATCH_ROWS = 256 * 1024
 _SYNC_LOG_COLUMNS = [
     "project",
     "view",
@@ -257,7 +257,10 @@ def _join_side(spine: LocalSpine, views: list[ViewRequest]) -> pa.Table:
     keys = list(dict.fromkeys(k for view in views for k in view.view.keys))
     table = spine.table
     ts = table[spine.facts.timestamp_column].cast(pa.int64())
-    columns = [pa.array(np.arange(table.num_rows, dtype=np.int64)), *[table[k] for k in keys], ts]
+    ordinals = np.arange(table.num_rows, dtype=np.int64)
+    # From the buffer: pa.array() would import pandas (0.3 s) to rule it out.
+    ordinal = pa.Array.from_buffers(pa.int64(), len(ordinals), [None, pa.py_buffer(ordinals)])
+    columns = [ordinal, *[table[k] for k in keys], ts]
     return pa.Table.from_arrays(columns, names=[ORDINAL, *keys, TS_US])
 
 

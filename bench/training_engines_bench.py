@@ -48,6 +48,26 @@ def feast_once(python: str, root: Path, size: int) -> tuple[float, float, str]:
     return float(found[1]), float(found[3]), f"call {found[2]} s"
 
 
+def auto_choice(env: dict[str, str], root: Path, size: int) -> str:
+    """What ``--engine auto`` picks for this spine, and why (asked in a child process)."""
+    code = (
+        "from pathlib import Path\n"
+        "from feature_jobs.definitions import FeatureRef\n"
+        "from feature_jobs.settings import Settings\n"
+        "from feature_jobs.training.engines import choose\n"
+        "from feature_jobs.training.request import TrainingSetRequest\n"
+        f"refs = tuple(FeatureRef.parse(f'{workload.bench_view.name}:{{n}}') "
+        f"for n in {workload.FEATURES!r})\n"
+        f"request = TrainingSetRequest(Path({str(root / 'spines' / f'spine_{size}')!r}), "
+        "'parquet', 'ts', refs, Path('/unused'))\n"
+        "print(*choose('auto', Settings.from_env(), request))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", default="/tmp/skewless_training_bench")
@@ -73,6 +93,7 @@ def main() -> None:
     }
     print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
     for size in sizes:
+        print(f"spine {size:>10,}: --engine auto picks {auto_choice(env, root, size)}", flush=True)
         results: dict[str, list[tuple[float, float]]] = {c: [] for c in contenders}
         for round_no in range(1, args.rounds + 1):
             for contender in contenders:

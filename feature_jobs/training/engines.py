@@ -10,7 +10,7 @@ only Spark reads faithfully - goes to Spark. The scheduled DAG always asks for S
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from feature_jobs.definitions import Registry
 from feature_jobs.disk import size_on_disk
@@ -29,15 +29,26 @@ ENGINES: tuple[str, ...] = ("auto", "local", "spark")
 DECODED_PER_PARQUET_BYTE = 4
 
 
-def choose(requested: str, settings: Settings, request: TrainingSetRequest) -> tuple[str, str]:
-    """``(engine, why)`` for a request; ``why`` is one line for the progress output."""
+def choose(
+    requested: str,
+    settings: Settings,
+    request: TrainingSetRequest,
+    spine_in_memory: int | None = None,
+) -> tuple[str, str]:
+    """``(engine, why)`` for a request; ``why`` is one line for the progress output.
+
+    Args:
+        spine_in_memory: the spine's bytes when it is in memory already (the notebook
+            API); otherwise its files are measured.
+    """
     if requested != "auto":
         return requested, f"--engine {requested}"
     if not settings.spark_master.startswith("local"):
         return "spark", f"SPARK_MASTER is {settings.spark_master}: the cluster builds it"
     if is_remote(settings):
         return "spark", "the warehouse is remote"
-    needed = input_bytes(settings, request) * DECODED_PER_PARQUET_BYTE
+    needed = input_bytes(settings, request, spine_in_memory is None) * DECODED_PER_PARQUET_BYTE
+    needed += spine_in_memory or 0
     budget = settings.local_engine_memory
     if needed > budget:
         return "spark", (
@@ -50,11 +61,11 @@ def choose(requested: str, settings: Settings, request: TrainingSetRequest) -> t
     )
 
 
-def input_bytes(settings: Settings, request: TrainingSetRequest) -> int:
+def input_bytes(settings: Settings, request: TrainingSetRequest, with_spine: bool = True) -> int:
     """Bytes on disk of the spine and the current version of every requested view."""
     from feature_jobs.offline import delta_rs
 
-    total = size_on_disk(request.spine)
+    total = size_on_disk(request.spine) if with_spine else 0
     for view in dict.fromkeys(ref.view for ref in request.features):
         if not table_may_exist(settings, view):
             continue
@@ -72,8 +83,13 @@ def build(
     spark: Callable[[], SparkSession],
     pins: manifest_io.Pins | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    spine_rows: Any = None,
+    in_memory: bool = False,
 ) -> TrainingSetResult:
     """Build with ``engine`` (auto, local or spark); ``spark`` starts a session if needed.
+
+    ``spine_rows`` and ``in_memory`` go to the local engine (see ``build_locally``); the
+    Spark engine reads the spine from its path and writes its output files.
 
     Raises:
         TrainingSetError: from either engine; ``LocalEngineRefused`` only when the local
@@ -82,7 +98,8 @@ def build(
     chosen = engine
     if engine == "auto":
         try:
-            chosen, why = choose(engine, settings, request)
+            in_memory_bytes = None if spine_rows is None else int(spine_rows.nbytes)
+            chosen, why = choose(engine, settings, request, in_memory_bytes)
         except LocalEngineRefused as exc:
             chosen, why = "spark", str(exc)
         progress(f"engine: {chosen} ({why})")
@@ -90,7 +107,7 @@ def build(
         from feature_jobs.training.local.engine import build_locally
 
         try:
-            return build_locally(settings, registry, request, pins, progress)
+            return build_locally(settings, registry, request, pins, progress, spine_rows, in_memory)
         except LocalEngineRefused as exc:
             if engine != "auto":
                 raise

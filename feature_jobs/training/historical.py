@@ -7,9 +7,9 @@ a local master, in about a second for a million rows; Spark otherwise).
 
 An in-memory spine is saved first, under ``<data root>/spines/``, as Parquet: the
 manifest names that file, so ``--from-manifest`` rebuilds the very same training set.
-The result is kept in a hidden scratch folder until :meth:`TrainingSet.write` moves it
-into place (under the output rules of the ``training-set`` command); a result never
-written is deleted when the object is.
+The local engine keeps the result in memory; the Spark engine's stays in a hidden
+scratch folder. :meth:`TrainingSet.write` puts it in place under the output rules of the
+``training-set`` command; scratch files never written are deleted with the object.
 
 Example::
 
@@ -27,6 +27,7 @@ import os
 import uuid
 import weakref
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,7 @@ from feature_jobs.training.paths import (
     publish,
     remove,
     spine_format,
+    staging_path,
 )
 from feature_jobs.training.request import (
     MODES,
@@ -59,21 +61,33 @@ if TYPE_CHECKING:
 
 #: Where in-memory spines are saved (under the data root), so manifests can name them.
 SPINES_FOLDER = "spines"
+#: Saves in-memory spines while the build runs.
+_SAVER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="skewless-spine-saver")
 _SCRATCH = Path("training") / ".scratch"
 
 
 class TrainingSet:
-    """A built training set: its rows, its manifest, and what its build counted."""
+    """A built training set: its rows, its manifest, and what its build counted.
+
+    The local engine keeps the rows in memory until :meth:`write`; the Spark engine's rows
+    are files in a scratch folder until :meth:`write` moves them into place.
+    """
 
     def __init__(
-        self, folder: Path, manifest: dict[str, Any], settings: Settings, registry: Registry
+        self,
+        manifest: dict[str, Any],
+        settings: Settings,
+        registry: Registry,
+        folder: Path | None = None,
+        table: pa.Table | None = None,
     ) -> None:
         self._folder = folder
+        self._table = table
         self._written: Path | None = None
         self._settings = settings
         self._registry = registry
         self.manifest = manifest
-        # A result nobody wrote is scratch: deleted with the object (or at exit).
+        # Scratch files nobody wrote are deleted with the object (or at exit).
         self._cleanup = weakref.finalize(self, _discard, folder)
 
     @property
@@ -102,14 +116,17 @@ class TrainingSet:
         return dict(self.manifest["leakage"])
 
     @property
-    def path(self) -> Path:
-        """Where the rows are: the scratch folder, or where :meth:`write` put them."""
+    def path(self) -> Path | None:
+        """Where the rows are on disk: the scratch folder, or where :meth:`write` put them."""
         return self._written or self._folder
 
     def to_arrow(self) -> pa.Table:
-        """The rows as an Arrow table, in spine order when the local engine built them."""
+        """The rows as an Arrow table."""
+        if self._table is not None:
+            return self._table
         from feature_jobs.training.local.spine import read_output
 
+        assert self.path is not None  # a set without rows in memory has files
         return read_output(self.path, self.manifest["output"]["format"])
 
     def to_pandas(self) -> pd.DataFrame:
@@ -117,11 +134,13 @@ class TrainingSet:
         return self.to_arrow().to_pandas()
 
     def to_spark(self, spark: SparkSession) -> DataFrame:
-        """The rows as a Spark DataFrame, read from the files (nothing is collected)."""
+        """The rows as a Spark DataFrame (read from the files when there are files)."""
+        if self.path is None:
+            return spark.createDataFrame(self.to_arrow())
         return spark.read.format(self.manifest["output"]["format"]).load(str(self.path))
 
     def write(self, path: str | Path, overwrite: bool = False) -> Path:
-        """Move the rows to ``path`` and write ``<path>.manifest.json`` beside them.
+        """Write the rows to ``path`` and ``<path>.manifest.json`` beside them.
 
         The output rules are the ``training-set`` command's: under the data root, not a
         table or input, and an existing training set only with ``overwrite``.
@@ -139,8 +158,21 @@ class TrainingSet:
         check_output(output, overwrite, self._settings, [spine], self._registry, "output")
         output.parent.mkdir(parents=True, exist_ok=True)
         self.manifest["output"]["path"] = str(output)
-        publish(self._folder, output, manifest_io.render(self.manifest))
-        self._written = output
+        staged = self._folder
+        if staged is None:
+            from feature_jobs.training.local.engine import write_rows
+
+            staged = staging_path(output)
+            table = self.to_arrow()
+            try:
+                write_rows(
+                    table.schema, table.to_batches(), self.manifest["output"]["format"], staged
+                )
+            except BaseException:
+                remove(staged)
+                raise
+        publish(staged, output, manifest_io.render(self.manifest))
+        self._written, self._folder = output, None
         self._cleanup.detach()
         return output
 
@@ -155,6 +187,7 @@ def get_historical_features(
     engine: str = "auto",
     timestamp_column: str = "ts",
     output_format: str = "parquet",
+    keep_spine_order: bool = False,
     spark: SparkSession | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> TrainingSet:
@@ -168,6 +201,8 @@ def get_historical_features(
         mode: ``event-time`` (the latest snapshot at ts) or ``as-known`` (what online
             served at ts).
         engine: ``auto`` (local on a local master when the inputs fit), ``local``, ``spark``.
+        keep_spine_order: rows in the spine's order (a sort of the output); by default
+            they come in the engine's order, each with its spine columns.
         spark: a session for the Spark engine; one is started when it is needed and omitted.
 
     Raises:
@@ -184,7 +219,7 @@ def get_historical_features(
     refs, service = resolve_features(
         registry, list(features) if features is not None else None, feature_service
     )
-    spine_path, fmt = _spine_on_disk(settings, spine)
+    spine_path, fmt, in_memory, saving = _spine_on_disk(settings, spine)
     scratch = settings.data_root / _SCRATCH / f"{utc_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     request = TrainingSetRequest(
         spine=spine_path,
@@ -195,42 +230,66 @@ def get_historical_features(
         output_format=output_format,
         mode=mode,  # type: ignore[arg-type]
         feature_service=service,
-        keep_spine_order=True,
+        keep_spine_order=keep_spine_order,
     )
 
     def session() -> SparkSession:
+        saving.result()  # Spark reads the saved spine
         if spark is not None:
             return spark
         from feature_jobs.spark.session import build_spark
 
         return build_spark(settings, app_name="skewless-training-set")
 
-    build(engine, settings, registry, request, session, progress=progress)
+    try:
+        result = build(
+            engine,
+            settings,
+            registry,
+            request,
+            session,
+            progress=progress,
+            spine_rows=in_memory,
+            in_memory=True,
+        )
+    finally:
+        saving.result()  # the manifest names the saved spine: it must be there
+    if result.table is not None and result.document is not None:
+        return TrainingSet(result.document, settings, registry, table=result.table)
     manifest_file = manifest_path(scratch)
     document = json.loads(manifest_file.read_text(encoding="utf-8"))
     os.remove(manifest_file)
-    return TrainingSet(scratch, document, settings, registry)
+    return TrainingSet(document, settings, registry, folder=scratch)
 
 
 def _spine_on_disk(
     settings: Settings, spine: pd.DataFrame | pa.Table | DataFrame | str | Path
-) -> tuple[Path, str]:
-    """A path spine as it is; an in-memory one saved as Parquet under ``spines/``."""
+) -> tuple[Path, str, pa.Table | None, Future[None]]:
+    """A path spine as it is; an in-memory one saved as Parquet under ``spines/``.
+
+    Returns the path, its format, (pandas or Arrow) the rows as saved, so the local
+    engine need not read them back, and the saving, which runs beside the build.
+    """
+    done: Future[None] = Future()
+    done.set_result(None)
     if isinstance(spine, str | Path):
         path = checked_input(spine, settings, "spine")
-        return path, spine_format(path, "auto")
+        return path, spine_format(path, "auto"), None, done
     folder = settings.data_root / SPINES_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     name = f"spine-{utc_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     if hasattr(spine, "sparkSession"):  # a Spark DataFrame: written by Spark, no collect
         path = folder / name
         spine.write.parquet(str(path))  # type: ignore[union-attr]
-        return path, "parquet"
+        return path, "parquet", None, done
     import pyarrow.parquet as pq
 
     path = folder / f"{name}.parquet"
-    pq.write_table(_as_arrow(spine), path)
-    return path, "parquet"
+    table = _as_arrow(spine)
+    # Saved beside the build: the local engine checks the rows in memory meanwhile (a
+    # Spark build waits for the file, see get_historical_features).
+    saving = _SAVER.submit(pq.write_table, table, path)
+    return path, "parquet", table, saving
 
 
 def _as_arrow(spine: Any) -> pa.Table:
@@ -254,5 +313,6 @@ def _as_arrow(spine: Any) -> pa.Table:
     return table
 
 
-def _discard(folder: Path) -> None:
-    remove(folder)
+def _discard(folder: Path | None) -> None:
+    if folder is not None:
+        remove(folder)

@@ -31,6 +31,9 @@ class TrainingSetResult:
     leakage: dict[str, Any]
     seconds: float
     engine: str = "spark"
+    #: An in-memory build (the notebook API's local engine): its manifest and rows.
+    document: dict[str, Any] | None = None
+    table: Any = None  # a pyarrow Table
 
 
 def check_row_count(rows: int, spine_rows: int) -> int:

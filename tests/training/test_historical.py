@@ -68,7 +68,9 @@ def _labels() -> pd.DataFrame:
 
 
 def test_pandas_spine_to_pandas_training_set(store: FeatureStore) -> None:
-    training = store.get_historical_features(_labels(), features=FEATURES, engine="local")
+    training = store.get_historical_features(
+        _labels(), features=FEATURES, engine="local", keep_spine_order=True
+    )
     frame = training.to_pandas()
     assert list(frame.columns) == [
         "shop_id",
@@ -140,8 +142,12 @@ def test_every_spine_kind_and_both_engines_give_the_same_rows(
 def test_write_then_rebuild_from_the_manifest_with_either_engine(
     settings: Settings, store: FeatureStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    training = store.get_historical_features(_labels(), features=FEATURES, engine="local")
+    training = store.get_historical_features(
+        _labels(), features=FEATURES, engine="local", keep_spine_order=True
+    )
+    assert training.path is None  # the local engine's rows are in memory until written
     output = training.write(settings.data_root / "training_sets" / "shops")
+    assert training.path == output
     manifest = json.loads((output.parent / "shops.manifest.json").read_text())
     assert manifest["output"]["path"] == str(output)
     assert Path(manifest["spine"]["path"]).parent == settings.data_root / "spines"
@@ -170,11 +176,14 @@ def test_write_then_rebuild_from_the_manifest_with_either_engine(
 
 
 def test_an_unwritten_training_set_leaves_nothing_behind(
-    settings: Settings, store: FeatureStore
+    spark: SparkSession, settings: Settings, store: FeatureStore
 ) -> None:
-    training = store.get_historical_features(_labels(), features=FEATURES, engine="local")
+    # The Spark engine's rows wait in a scratch folder until written, or are deleted.
+    training = store.get_historical_features(
+        _labels(), features=FEATURES, engine="spark", spark=spark
+    )
     folder = training.path
-    assert folder.is_dir()
+    assert folder is not None and folder.is_dir()
     del training
     assert not folder.exists()
 

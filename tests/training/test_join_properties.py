@@ -126,6 +126,7 @@ def _local_join(
 
     from feature_jobs.offline.delta_rs import VersionFiles
     from feature_jobs.training.local.connection import connect
+    from feature_jobs.training.local.engine import register_snapshot_times
     from feature_jobs.training.local.join_sql import ORDINAL, SPINE, TS_US, ViewRead, join_query
 
     offline = [
@@ -156,6 +157,7 @@ def _local_join(
             [ViewRead(request, files=listed)], lambda *_: set(FEATURES), ordered=True
         )
         con = connect("256MB")
+        register_snapshot_times(con, [ViewRead(request, files=listed)])
         con.register(
             SPINE,
             pa.table(

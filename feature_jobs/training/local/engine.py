@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,9 +39,11 @@ from feature_jobs.training.local.join_sql import (
     TS_US,
     ViewRead,
     join_query,
+    latest_query,
     leakage_query,
+    snapshot_times_query,
 )
-from feature_jobs.training.local.spine import LocalSpine, load_spine
+from feature_jobs.training.local.spine import LocalSpine, check_spine, load_spine
 from feature_jobs.training.outcome import (
     TrainingSetResult,
     check_definitions,
@@ -98,8 +100,16 @@ def build_locally(
     request: TrainingSetRequest,
     pins: manifest_io.Pins | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    spine_rows: pa.Table | None = None,
+    in_memory: bool = False,
 ) -> TrainingSetResult:
     """Build (or, with ``pins``, rebuild) the training set of ``request`` without Spark.
+
+    Args:
+        spine_rows: the spine already in memory, as read from ``request.spine`` (the
+            notebook API saved it there): it is checked and fingerprinted, not re-read.
+        in_memory: keep the rows in ``result.table`` and the manifest in
+            ``result.document``; nothing is written (:func:`write_rows` writes them later).
 
     Raises:
         TrainingSetError: as the Spark engine does, with the same messages.
@@ -109,11 +119,21 @@ def build_locally(
     views = group_by_view(registry, request.features)
     if pins is not None:
         check_definitions(views, pins)
-    check_output(request.output, request.overwrite, settings, [request.spine], registry)
+    if not in_memory:
+        check_output(request.output, request.overwrite, settings, [request.spine], registry)
     progress(f"reading spine {request.spine} ({request.spine_format})")
-    spine = load_spine(
-        request.spine, request.spine_format, request.timestamp_column, key_types(views)
-    )
+    if spine_rows is not None:
+        spine = check_spine(
+            spine_rows,
+            request.spine,
+            request.spine_format,
+            request.timestamp_column,
+            key_types(views),
+        )
+    else:
+        spine = load_spine(
+            request.spine, request.spine_format, request.timestamp_column, key_types(views)
+        )
     check_output_names(spine.facts.columns, views)
     check_rebuilt_fingerprint(pins, spine.facts)
     progress(
@@ -123,13 +143,14 @@ def build_locally(
     progress(f"inputs pinned: {pinned.describe()}")
     request.output.parent.mkdir(parents=True, exist_ok=True)
     staged = staging_path(request.output)
+    kept: list[pa.Table] = []
     try:
         con = connect(f"{settings.local_engine_memory // 1024**2}MB", str(staged) + ".tmp")
         con.register(SPINE, _join_side(spine, views))
         leakage = count_leakage(con, reads, spine.facts.rows)
         progress(describe(leakage))
         progress(f"joining {len(views)} view(s) ({request.mode}) and writing {request.output}")
-        written = _write(con, spine, views, reads, request, staged)
+        written = _write(con, spine, views, reads, request, None if in_memory else staged, kept)
         rows = check_row_count(written.rows, spine.facts.rows)
         checksum = render_checksum(rows, written.hash_total)
         check_rebuilt_checksum(pins, checksum)
@@ -148,7 +169,8 @@ def build_locally(
         document["seconds"] = seconds
         con.close()
         remove(Path(str(staged) + ".tmp"))
-        publish(staged, request.output, manifest_io.render(document))
+        if not in_memory:
+            publish(staged, request.output, manifest_io.render(document))
     except BaseException:
         remove(staged)
         remove(Path(str(staged) + ".tmp"))
@@ -162,6 +184,8 @@ def build_locally(
         leakage=leakage,
         seconds=seconds,
         engine="local",
+        document=document if in_memory else None,
+        table=kept[0] if in_memory else None,
     )
 
 
@@ -221,9 +245,44 @@ def pin_reads(
 def count_leakage(con: Any, reads: list[ViewRead], rows: int) -> dict[str, Any]:
     """The leakage report (:mod:`feature_jobs.training.leakage`), in one query."""
     counted = [read for read in reads if read.latest is not None]
+    for i, read in enumerate(counted):
+        if read.latest is not None and read.latest.files:
+            con.register(f"latest{i}", _latest_per_entity(con, i, read))
     (result,) = con.sql(leakage_query(counted)).fetchall()
     names = ["leak_any"] + [f"leak_{i}" for i in range(len(counted))]
     return leak_report(dict(zip(names, result, strict=True)), rows, [r.request for r in counted])
+
+
+#: Each entity's latest snapshot time, and a view's snapshot times, per table version (its
+#: data files, whose names are unique: a table deleted and written again is another key).
+#: A version never changes, so a notebook's next call reuses them instead of a scan.
+_LATEST: dict[tuple[tuple[str, ...], tuple[str, ...], int], pa.Table] = {}
+_SNAPSHOT_TIMES: dict[tuple[str, ...], pa.Table] = {}
+_PRESENT: dict[tuple[str, ...], set[str]] = {}  # the columns a version's files hold
+_KEPT = 16
+
+
+def register_snapshot_times(con: Any, reads: list[ViewRead]) -> None:
+    """Register ``snaps<i>`` for every event-time view (step 1 of :mod:`.join_sql`)."""
+    for i, read in enumerate(reads):
+        if read.files is None:
+            continue
+        key = read.files.files
+        if key not in _SNAPSHOT_TIMES:
+            if len(_SNAPSHOT_TIMES) >= _KEPT:
+                _SNAPSHOT_TIMES.pop(next(iter(_SNAPSHOT_TIMES)))
+            _SNAPSHOT_TIMES[key] = con.sql(snapshot_times_query(read)).to_arrow_table()
+        con.register(f"snaps{i}", _SNAPSHOT_TIMES[key])
+
+
+def _latest_per_entity(con: Any, i: int, read: ViewRead) -> pa.Table:
+    assert read.latest is not None
+    key = (read.latest.files, read.request.view.keys, i)
+    if key not in _LATEST:
+        if len(_LATEST) >= _KEPT:
+            _LATEST.pop(next(iter(_LATEST)))
+        _LATEST[key] = con.sql(latest_query(i, read)).to_arrow_table()
+    return _LATEST[key]
 
 
 def _publications(log: pa.Table, project: str, view: str) -> list[Any]:
@@ -270,16 +329,19 @@ def _write(
     views: list[ViewRequest],
     reads: list[ViewRead],
     request: TrainingSetRequest,
-    staged: Path,
+    staged: Path | None,
+    kept: list[pa.Table],
 ) -> Written:
-    present_cache: dict[tuple[str, int], set[str]] = {}
+    """Stream the joined rows into ``staged`` (or, if None, into ``kept``), tallied."""
 
     def present_in(view: str, files: delta_rs.VersionFiles) -> set[str]:
-        key = (view, files.version)
-        if key not in present_cache:
-            present_cache[key] = _columns_in_files(con, files)
-        return present_cache[key]
+        if files.files not in _PRESENT:
+            if len(_PRESENT) >= _KEPT:
+                _PRESENT.pop(next(iter(_PRESENT)))
+            _PRESENT[files.files] = _columns_in_files(con, files)
+        return _PRESENT[files.files]
 
+    register_snapshot_times(con, reads)
     query = join_query(reads, present_in, ordered=request.keep_spine_order)
     for name, table in query.tables.items():
         con.register(name, table)
@@ -313,23 +375,33 @@ def _write(
 
     schema = _output_schema(spine, reader.schema, columns)
     try:
-        if request.output_format == "delta":
-            from deltalake import write_deltalake
-
-            stream = pa.RecordBatchReader.from_batches(schema, batches())
-            write_deltalake(str(staged), stream, mode="error")
+        if staged is None:
+            kept.append(pa.Table.from_batches(list(batches()), schema=schema))
         else:
-            staged.mkdir(parents=True)
-            part = staged / f"part-00000-{uuid.uuid4()}-c000.snappy.parquet"
-            # Dictionary pages only where they pay: text (statuses); numbers are random.
-            text = [f.name for f in schema if pa.types.is_string(f.type)]
-            with pq.ParquetWriter(part, schema, compression="snappy", use_dictionary=text) as out:
-                for batch in batches():
-                    out.write_batch(batch)
+            write_rows(schema, batches(), request.output_format, staged)
         total = sum(hash_total(h.result()) for h in hashes)
     finally:
         hashing.shutdown(cancel_futures=True)
     return Written(rows, total, counts)
+
+
+def write_rows(
+    schema: pa.Schema, batches: Iterable[pa.RecordBatch], output_format: str, folder: Path
+) -> None:
+    """Write rows as a training set's files: one Parquet file in ``folder``, or a Delta table."""
+    if output_format == "delta":
+        from deltalake import write_deltalake
+
+        stream = pa.RecordBatchReader.from_batches(schema, iter(batches))
+        write_deltalake(str(folder), stream, mode="error")
+        return
+    folder.mkdir(parents=True)
+    part = folder / f"part-00000-{uuid.uuid4()}-c000.snappy.parquet"
+    # Dictionary pages only where they pay: text (statuses); numbers are random.
+    text = [f.name for f in schema if pa.types.is_string(f.type)]
+    with pq.ParquetWriter(part, schema, compression="snappy", use_dictionary=text) as out:
+        for batch in batches:
+            out.write_batch(batch)
 
 
 def _halves(batch: pa.RecordBatch) -> list[pa.RecordBatch]:

@@ -74,8 +74,9 @@ def literal(text: str) -> str:
 def join_query(views: Sequence[ViewRead], present_in: Any, ordered: bool) -> Query:
     """The query adding every view's columns to the spine table ``SPINE``.
 
-    ``SPINE`` holds ``ORDINAL``, the entity keys (typed) and ``TS_US``; the result holds
-    ``ORDINAL`` and the added columns.
+    ``SPINE`` holds ``ORDINAL``, the entity keys (typed) and ``TS_US``; each event-time
+    view ``i`` needs the table ``snaps<i>`` (:func:`snapshot_times_query`). The result
+    holds ``ORDINAL`` and the added columns.
 
     Args:
         present_in: ``(view, version) -> set of column names`` found in that version's
@@ -119,31 +120,48 @@ def join_query(views: Sequence[ViewRead], present_in: Any, ordered: bool) -> Que
     return Query(sql, params, tables)
 
 
+def snapshot_times_query(view: ViewRead) -> str:
+    """The distinct snapshot times (µs, as ``t``) of an event-time view's pinned version.
+
+    :func:`join_query` reads them as the table ``snaps<i>``.
+    """
+    assert view.files is not None
+    if not view.files.files:
+        return "SELECT CAST(NULL AS BIGINT) AS t WHERE FALSE"
+    return f"SELECT DISTINCT epoch_us(feature_ts) AS t FROM {_read(view.files.files)}"
+
+
+def latest_query(i: int, view: ViewRead) -> str:
+    """Each entity's latest ``feature_ts`` (µs) in the version a naive join would read."""
+    assert view.latest is not None and view.latest.files
+    keys = view.request.view.keys
+    renamed = ", ".join(f"{quote(k)} AS __lk{i}_{j}" for j, k in enumerate(keys))
+    group = ", ".join(f"__lk{i}_{j}" for j in range(len(keys)))
+    return (
+        f"SELECT {renamed}, max(epoch_us(feature_ts)) AS __latest{i} "
+        f"FROM {_read(view.latest.files)} GROUP BY {group}"
+    )
+
+
 def leakage_query(views: Sequence[ViewRead]) -> str:
     """Rows a naive latest-value join would fill from after their ts: any view, per view.
 
-    Returns one row: ``leak_any``, then ``leak_<i>`` per view (see
+    Expects, per view ``i`` with a latest version, the table ``latest<i>`` of
+    :func:`latest_query`. Returns one row: ``leak_any``, then ``leak_<i>`` per view (see
     :mod:`feature_jobs.training.leakage` for the meaning).
     """
-    ctes, joins, flags = [], [], []
+    joins, flags = [], []
     for i, view in enumerate(views):
         keys = view.request.view.keys
         flag = "FALSE"
         if view.latest is not None and view.latest.files:
-            renamed = ", ".join(f"{quote(k)} AS __lk{i}_{j}" for j, k in enumerate(keys))
-            group = ", ".join(f"__lk{i}_{j}" for j in range(len(keys)))
-            ctes.append(
-                f"latest{i} AS (SELECT {renamed}, max(epoch_us(feature_ts)) AS __latest{i} "
-                f"FROM {_read(view.latest.files)} GROUP BY {group})"
-            )
             on = " AND ".join(f"s.{quote(k)} = l{i}.__lk{i}_{j}" for j, k in enumerate(keys))
             joins.append(f"LEFT JOIN latest{i} l{i} ON {on}")
             flag = f"coalesce(l{i}.__latest{i} > s.{quote(TS_US)}, FALSE)"
         flags.append(flag)
     counts = [f"count_if({' OR '.join(flags) or 'FALSE'}) AS leak_any"]
     counts += [f"count_if({flag}) AS leak_{i}" for i, flag in enumerate(flags)]
-    with_clause = ("WITH " + ",\n".join(ctes) + "\n") if ctes else ""
-    return f"{with_clause}SELECT {', '.join(counts)} FROM {SPINE} s {' '.join(joins)}"
+    return f"SELECT {', '.join(counts)} FROM {SPINE} s {' '.join(joins)}"
 
 
 def _event_time(i: int, view: ViewRead, previous: str, present_in: Any) -> list[str]:
@@ -151,11 +169,9 @@ def _event_time(i: int, view: ViewRead, previous: str, present_in: Any) -> list[
     assert files is not None
     rows = _view_rows(i, view, files, present_in(request.view.name, files))
     return [
-        # Read twice rather than materialized: step 1 reads one column of it.
-        f"off{i} AS NOT MATERIALIZED ({rows})",
-        # Step 1: the snapshot times of the pinned version.
-        f"snaps{i} AS (SELECT DISTINCT __t{i} AS t FROM off{i})",
-        # Step 2: the latest snapshot at or before each row's ts.
+        f"off{i} AS ({rows})",
+        # Step 1, the snapshot times of the pinned version, is the table snaps<i> of
+        # snapshot_times_query. Step 2: the latest snapshot at or before each row's ts.
         f"a{i} AS (SELECT p.*, x.t AS __snap{i} FROM {previous} p "
         f"ASOF LEFT JOIN snaps{i} x ON p.{quote(TS_US)} >= x.t)",
         # Step 3: the entity's row in that snapshot.

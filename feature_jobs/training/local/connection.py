@@ -31,4 +31,6 @@ def connect(memory_limit: str, temp_directory: str | None = None) -> duckdb.Duck
     # Every time computation is in epoch microseconds; the zone only decides how
     # TIMESTAMPTZ values come out as Arrow (UTC, as Spark writes them here).
     con.execute("SET TimeZone = 'UTC'")
+    # Local files need no read-ahead: prefetching held 70 MB more in a 6M-row scan.
+    con.execute("SET disable_parquet_prefetching = true")
     return con

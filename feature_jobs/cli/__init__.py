@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "serve_cmd",
     "check_cmd",
     "vacuum_cmd",
+    "redis_cmd",
 ]
 #: Global flags that may come before the command's name.
 GLOBAL_FLAGS = ("--verbose",)

@@ -90,6 +90,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     say("building the point-in-time training set of the chargeback labels ...")
     build_label_training_set(spark, settings, reg, say)
     say(f"demo done in {time.monotonic() - started:.0f}s")
+    if not settings.redis_url:
+        say(
+            "the embedded redis-server keeps serving the published snapshots; "
+            "python -m feature_jobs redis status / redis stop"
+        )
     return 0
 
 

@@ -70,6 +70,15 @@ def ensure_embedded(settings: Settings) -> str:
         return _start(folder)
 
 
+def embedded_status(settings: Settings) -> dict[str, object] | None:
+    """``{"pid", "port", "folder"}`` of this data root's running embedded server, or None."""
+    folder = server_dir(settings)
+    if not folder.exists() or _running_url(folder) is None:
+        return None
+    info = _read_info(folder)
+    return {"pid": info.get("pid"), "port": info.get("port"), "folder": str(folder)}
+
+
 def stop_embedded(settings: Settings) -> bool:
     """Shut the embedded server down (saving its data); False if none was running."""
     import redis  # here, not at the top: --help and training sets skip it

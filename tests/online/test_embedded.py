@@ -66,3 +66,26 @@ def test_get_command_with_redis_url_unset_uses_the_embedded_server(
     # Redis 6 keeps one appendonly.aof; Redis 7 (Debian's) a multi-part appendonlydir/.
     folder = server_dir(embedded_settings)
     assert (folder / "appendonly.aof").exists() or (folder / "appendonlydir").is_dir()
+
+
+def test_redis_status_and_stop_commands(embedded_settings, monkeypatch, capsys):
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setenv("SKEWLESS_DATA_ROOT", str(embedded_settings.data_root))
+    assert main(["redis", "status"]) == 0
+    assert "no embedded redis-server is running" in capsys.readouterr().out
+    online_url(embedded_settings)  # what any online command does: start it
+    pid = json.loads((server_dir(embedded_settings) / "server.json").read_text())["pid"]
+    assert main(["redis", "status"]) == 0
+    out = capsys.readouterr().out
+    assert f"embedded redis-server running: pid {pid}" in out
+    assert "python -m feature_jobs redis stop" in out
+    assert main(["redis", "stop"]) == 0
+    assert f"stopped the embedded redis-server (pid {pid})" in capsys.readouterr().out
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # really gone
+    assert main(["redis", "stop"]) == 0
+    assert "no embedded redis-server was running" in capsys.readouterr().out
+    monkeypatch.setenv("REDIS_URL", "redis://:secret@example.invalid:6379/0")
+    assert main(["redis", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "REDIS_URL is set" in out and "secret" not in out

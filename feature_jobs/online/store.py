@@ -295,6 +295,11 @@ class FeatureStore:
         view = read.view
         has_snapshot = token is not None
         feature_ts = self._time(ts_raw) if has_snapshot else None
+        if feature_ts is not None and feature_ts > now:
+            # Negative age: the reader's clock is behind the snapshot, which is not valid
+            # yet at `now` (the training join at ts=now would not use it either). It is not
+            # served: MISSING with defaults, as before a view's first snapshot.
+            has_snapshot, feature_ts = False, None
         stale = feature_ts is not None and is_stale(now - feature_ts, view.max_age_delta)
         # decide() depends on the entity only through its presence: evaluate both once.
         outcomes = {

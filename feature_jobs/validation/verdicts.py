@@ -128,7 +128,11 @@ def alert(settings: Settings, view: FeatureView, verdict: Verdict) -> None:
     day = verdict.key.snapshot_date.isoformat()
     if verdict.passed:
         title = f"{view.name} {day} passed with warnings"
-        message = "the snapshot was published; the warnings compare it with the previous one"
+        # "Published" means online (Redis) everywhere else: here only Delta was written.
+        message = (
+            f"the snapshot was written to offline/{view.name} (sync publishes it online); "
+            "the warnings compare it with the previous one"
+        )
     else:
         title = f"{view.name} {day} failed validation"
         message = (

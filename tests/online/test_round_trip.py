@@ -164,3 +164,28 @@ def test_hourly_view_publishes_the_latest_snapshot_of_the_date(
     clock.now = six + timedelta(hours=3, seconds=1)
     stale = store_factory().get_online_features(["user_hourly:txn_count_6h"], [{"user_id": 1}])
     assert stale.values == [[0]] and stale.statuses == [[Status.STALE]]
+
+
+def test_a_reader_whose_clock_is_behind_the_snapshot_is_not_served_it(
+    spark, online_settings, store_factory, clock
+):
+    """Negative age: a snapshot whose feature_ts is after the reader's now is not valid yet
+    (the training join at ts=now would not use it); the read is MISSING with defaults."""
+    rows = [{"user_id": 1, "txn_count_7d": 5, "amount_sum_7d": 12.5}]
+    write_snapshot(spark, online_settings, user_stats, DAY, rows)
+    assert sync(spark, online_settings, user_stats, DAY).published
+    store = store_factory()
+    refs = ["user_stats:txn_count_7d", "user_stats:amount_sum_7d"]
+    published = snapshot_ts(DAY)
+
+    clock.now = published - timedelta(microseconds=1)
+    early = store.get_online_features(refs, [{"user_id": 1}])
+    assert early.values[0] == [0, -1.0]  # the defaults
+    assert early.statuses[0] == [Status.MISSING] * 2
+    assert early.feature_ts[0] == [None, None]
+
+    clock.now = published  # age zero: served
+    on_time = store.get_online_features(refs, [{"user_id": 1}])
+    assert on_time.values[0] == [5, 12.5]
+    assert on_time.statuses[0] == [Status.PRESENT] * 2
+    assert on_time.feature_ts[0] == [published] * 2

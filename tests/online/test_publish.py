@@ -33,8 +33,9 @@ def served(store, n: int = 20) -> list[int]:
 
 
 def test_backfill_of_an_older_date_does_not_touch_what_is_served(
-    spark, online_settings, store_factory, client
+    spark, online_settings, store_factory, client, clock
 ):
+    clock.now = snapshot_ts(D2) + timedelta(hours=1)  # a reader after D2's snapshot time
     write_snapshot(spark, online_settings, user_stats, D2, rows(2))
     assert sync(spark, online_settings, user_stats, D2).published
     write_snapshot(spark, online_settings, user_stats, D1, rows(1))
@@ -88,7 +89,7 @@ def test_rerun_replaces_and_superseded_snapshot_expires(
 
 
 def test_orphan_of_a_crashed_sync_is_invisible_then_retired(
-    spark, online_settings, store_factory, client
+    spark, online_settings, store_factory, client, clock
 ):
     project = online_settings.project
     write_snapshot(spark, online_settings, user_stats, D1, rows(1))
@@ -111,6 +112,7 @@ def test_orphan_of_a_crashed_sync_is_invisible_then_retired(
     # The next publish retires the orphan (registered more than an hour ago).
     write_snapshot(spark, online_settings, user_stats, D2, rows(2))
     result = sync(spark, online_settings, user_stats, D2, grace=timedelta(milliseconds=1))
+    clock.now = snapshot_ts(D2) + timedelta(hours=1)  # read once D2's snapshot time passed
     assert result.published and served(store) == [2000 + i for i in range(20)]
     time.sleep(0.05)
     assert not list(client.scan_iter(match=f"*{orphan.token}*"))

@@ -295,20 +295,19 @@ def _spine_on_disk(
 def _as_arrow(spine: Any) -> pa.Table:
     """pandas or Arrow as Arrow, timestamps in microseconds (Spark's precision)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     table = (
         spine if isinstance(spine, pa.Table) else pa.Table.from_pandas(spine, preserve_index=False)
     )
     for i, field in enumerate(table.schema):
         if pa.types.is_timestamp(field.type) and field.type.unit == "ns":
-            column = table.column(i)
-            micros = pc.cast(column, pa.timestamp("us", field.type.tz), safe=False)
-            if pc.all(pc.equal(pc.cast(micros, field.type), column)).as_py() not in (True, None):
+            try:  # a safe cast: refuses any value that is not a whole microsecond
+                micros = table.column(i).cast(pa.timestamp("us", field.type.tz))
+            except pa.ArrowInvalid:
                 raise TrainingSetError(
                     f"spine column {field.name!r} has timestamps finer than a microsecond; "
                     "round them to microseconds (training sets keep microseconds)"
-                )
+                ) from None
             table = table.set_column(i, field.name, micros)
     return table
 

@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 from feature_jobs.training.point_in_time import event_time_join
 from feature_jobs.training.request import ViewRequest
 from tests.training import defs
-from tests.training.pit_oracle import lookup
+from tests.training.pit_oracle import OracleView, lookup
 from tests.training.support import offline_frame, oracle_view, utc
 
 START = utc(2024, 3, 1)
@@ -51,17 +51,8 @@ def test_join_never_looks_ahead_nor_loses_rows(
     rows: list[tuple[int, int]],
     prefilter: bool,
 ) -> None:
-    oracle = oracle_view(defs.shop_daily)
-    oracle.snapshots = {
-        START + timedelta(days=day): {
-            (shop,): {"orders_7d": orders, "amount_max_7d": amount}
-            for shop, (orders, amount) in entities.items()
-        }
-        for day, entities in history.items()
-    }
+    oracle, spine = _scenario(history, rows)
     offline = offline_frame(spark, defs.shop_daily, oracle.snapshots)
-    # Duplicates are likely (few entities and times): they must all come back.
-    spine = [(n, shop, START + timedelta(minutes=30 * step)) for n, (shop, step) in enumerate(rows)]
     frame = spark.createDataFrame(spine, "n long, shop_id long, ts timestamp")
     request = ViewRequest(defs.shop_daily, FEATURES)
     joined = event_time_join(frame, "ts", request, offline, prefilter=prefilter)
@@ -93,15 +84,7 @@ def test_local_join_never_looks_ahead_nor_loses_rows(
     history: dict[int, dict[int, Any]], rows: list[tuple[int, int]]
 ) -> None:
     """The same property and oracle, on the local engine's SQL (no Spark: more examples)."""
-    oracle = oracle_view(defs.shop_daily)
-    oracle.snapshots = {
-        START + timedelta(days=day): {
-            (shop,): {"orders_7d": orders, "amount_max_7d": amount}
-            for shop, (orders, amount) in entities.items()
-        }
-        for day, entities in history.items()
-    }
-    spine = [(n, shop, START + timedelta(minutes=30 * step)) for n, (shop, step) in enumerate(rows)]
+    oracle, spine = _scenario(history, rows)
     got = _local_join(oracle.snapshots, spine)
     assert [r["n"] for r in got] == list(range(len(spine)))  # each row once, in spine order
     for (n, shop, ts), row in zip(spine, got, strict=True):
@@ -114,6 +97,23 @@ def test_local_join_never_looks_ahead_nor_loses_rows(
             wanted = expected.values[feature]
             value = row[feature]
             assert value == (None if wanted is None else type(value)(wanted)), (n, feature)
+
+
+def _scenario(
+    history: dict[int, dict[int, Any]], rows: list[tuple[int, int]]
+) -> tuple[OracleView, list[tuple[int, int, Any]]]:
+    """The oracle's view of a drawn history, and the drawn spine rows ``(n, shop, ts)``."""
+    oracle = oracle_view(defs.shop_daily)
+    oracle.snapshots = {
+        START + timedelta(days=day): {
+            (shop,): {"orders_7d": orders, "amount_max_7d": amount}
+            for shop, (orders, amount) in entities.items()
+        }
+        for day, entities in history.items()
+    }
+    # Duplicates are likely (few entities and times): they must all come back.
+    spine = [(n, shop, START + timedelta(minutes=30 * step)) for n, (shop, step) in enumerate(rows)]
+    return oracle, spine
 
 
 def _local_join(

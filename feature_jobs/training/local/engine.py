@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -41,6 +41,7 @@ from feature_jobs.training.local.join_sql import (
     join_query,
     latest_query,
     leakage_query,
+    read_parquet_sql,
     snapshot_times_query,
 )
 from feature_jobs.training.local.spine import LocalSpine, check_spine, load_spine
@@ -92,6 +93,7 @@ class Written:
     rows: int
     hash_total: int
     status_counts: dict[str, dict[str, int]]
+    table: pa.Table | None = None  # the rows themselves, when kept in memory
 
 
 def build_locally(
@@ -143,14 +145,14 @@ def build_locally(
     progress(f"inputs pinned: {pinned.describe()}")
     request.output.parent.mkdir(parents=True, exist_ok=True)
     staged = staging_path(request.output)
-    kept: list[pa.Table] = []
+    spill = staged.with_name(staged.name + ".tmp")  # DuckDB's, beyond its memory limit
     try:
-        con = connect(f"{settings.local_engine_memory // 1024**2}MB", str(staged) + ".tmp")
+        con = connect(f"{settings.local_engine_memory // 1024**2}MB", str(spill))
         con.register(SPINE, _join_side(spine, views))
         leakage = count_leakage(con, reads, spine.facts.rows)
         progress(describe(leakage))
         progress(f"joining {len(views)} view(s) ({request.mode}) and writing {request.output}")
-        written = _write(con, spine, views, reads, request, None if in_memory else staged, kept)
+        written = _write(con, spine, views, reads, request, None if in_memory else staged)
         rows = check_row_count(written.rows, spine.facts.rows)
         checksum = render_checksum(rows, written.hash_total)
         check_rebuilt_checksum(pins, checksum)
@@ -168,12 +170,12 @@ def build_locally(
         )
         document["seconds"] = seconds
         con.close()
-        remove(Path(str(staged) + ".tmp"))
+        remove(spill)
         if not in_memory:
             publish(staged, request.output, manifest_io.render(document))
     except BaseException:
         remove(staged)
-        remove(Path(str(staged) + ".tmp"))
+        remove(spill)
         raise
     return TrainingSetResult(
         output=request.output,
@@ -185,7 +187,7 @@ def build_locally(
         seconds=seconds,
         engine="local",
         document=document if in_memory else None,
-        table=kept[0] if in_memory else None,
+        table=written.table,
     )
 
 
@@ -260,29 +262,36 @@ _LATEST: dict[tuple[tuple[str, ...], tuple[str, ...], int], pa.Table] = {}
 _SNAPSHOT_TIMES: dict[tuple[str, ...], pa.Table] = {}
 _PRESENT: dict[tuple[str, ...], set[str]] = {}  # the columns a version's files hold
 _KEPT = 16
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def register_snapshot_times(con: Any, reads: list[ViewRead]) -> None:
     """Register ``snaps<i>`` for every event-time view (step 1 of :mod:`.join_sql`)."""
     for i, read in enumerate(reads):
-        if read.files is None:
-            continue
-        key = read.files.files
-        if key not in _SNAPSHOT_TIMES:
-            if len(_SNAPSHOT_TIMES) >= _KEPT:
-                _SNAPSHOT_TIMES.pop(next(iter(_SNAPSHOT_TIMES)))
-            _SNAPSHOT_TIMES[key] = con.sql(snapshot_times_query(read)).to_arrow_table()
-        con.register(f"snaps{i}", _SNAPSHOT_TIMES[key])
+        if read.files is not None:
+            con.register(f"snaps{i}", _snapshot_times(con, read))
+
+
+def _snapshot_times(con: Any, read: ViewRead) -> pa.Table:
+    assert read.files is not None
+    query = snapshot_times_query(read)
+    return _remember(_SNAPSHOT_TIMES, read.files.files, lambda: con.sql(query).to_arrow_table())
 
 
 def _latest_per_entity(con: Any, i: int, read: ViewRead) -> pa.Table:
     assert read.latest is not None
     key = (read.latest.files, read.request.view.keys, i)
-    if key not in _LATEST:
-        if len(_LATEST) >= _KEPT:
-            _LATEST.pop(next(iter(_LATEST)))
-        _LATEST[key] = con.sql(latest_query(i, read)).to_arrow_table()
-    return _LATEST[key]
+    return _remember(_LATEST, key, lambda: con.sql(latest_query(i, read)).to_arrow_table())
+
+
+def _remember(cache: dict[K, V], key: K, make: Callable[[], V]) -> V:
+    """``cache[key]``, made on first use; the oldest entry goes beyond ``_KEPT``."""
+    if key not in cache:
+        if len(cache) >= _KEPT:
+            cache.pop(next(iter(cache)))
+        cache[key] = make()
+    return cache[key]
 
 
 def _publications(log: pa.Table, project: str, view: str) -> list[Any]:
@@ -330,16 +339,11 @@ def _write(
     reads: list[ViewRead],
     request: TrainingSetRequest,
     staged: Path | None,
-    kept: list[pa.Table],
 ) -> Written:
-    """Stream the joined rows into ``staged`` (or, if None, into ``kept``), tallied."""
+    """Stream the joined rows into ``staged`` (or, if None, keep them), tallied."""
 
-    def present_in(view: str, files: delta_rs.VersionFiles) -> set[str]:
-        if files.files not in _PRESENT:
-            if len(_PRESENT) >= _KEPT:
-                _PRESENT.pop(next(iter(_PRESENT)))
-            _PRESENT[files.files] = _columns_in_files(con, files)
-        return _PRESENT[files.files]
+    def present_in(files: delta_rs.VersionFiles) -> set[str]:
+        return _remember(_PRESENT, files.files, lambda: _columns_in_files(con, files))
 
     register_snapshot_times(con, reads)
     query = join_query(reads, present_in, ordered=request.keep_spine_order)
@@ -374,15 +378,16 @@ def _write(
             yield out
 
     schema = _output_schema(spine, reader.schema, columns)
+    table = None
     try:
         if staged is None:
-            kept.append(pa.Table.from_batches(list(batches()), schema=schema))
+            table = pa.Table.from_batches(list(batches()), schema=schema)
         else:
             write_rows(schema, batches(), request.output_format, staged)
         total = sum(hash_total(h.result()) for h in hashes)
     finally:
         hashing.shutdown(cancel_futures=True)
-    return Written(rows, total, counts)
+    return Written(rows, total, counts, table)
 
 
 def write_rows(
@@ -418,8 +423,5 @@ def _columns_in_files(con: Any, files: delta_rs.VersionFiles) -> set[str]:
     """Columns of the version's schema that at least one of its files holds."""
     if not files.files:
         return set()
-    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files.files)
-    described = con.sql(
-        f"DESCRIBE SELECT * FROM read_parquet([{listed}], union_by_name = true)"
-    ).fetchall()
+    described = con.sql(f"DESCRIBE SELECT * FROM {read_parquet_sql(files.files)}").fetchall()
     return {row[0] for row in described} & set(files.columns)

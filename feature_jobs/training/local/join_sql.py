@@ -14,7 +14,7 @@ own columns are never sent through the joins. Feature defaults are bound paramet
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,8 @@ assert SQL_TYPES.keys() == SPARK_TYPES.keys()
 ORDINAL = "__skewless_ordinal"
 TS_US = "__skewless_ts_us"
 SPINE = "__skewless_spine"
+#: Which columns a version's files hold (a feature added later is absent from older files).
+PresentIn = Callable[[VersionFiles], set[str]]
 
 
 @dataclass
@@ -71,7 +73,7 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def join_query(views: Sequence[ViewRead], present_in: Any, ordered: bool) -> Query:
+def join_query(views: Sequence[ViewRead], present_in: PresentIn, ordered: bool) -> Query:
     """The query adding every view's columns to the spine table ``SPINE``.
 
     ``SPINE`` holds ``ORDINAL``, the entity keys (typed) and ``TS_US``; each event-time
@@ -79,8 +81,8 @@ def join_query(views: Sequence[ViewRead], present_in: Any, ordered: bool) -> Que
     holds ``ORDINAL`` and the added columns.
 
     Args:
-        present_in: ``(view, version) -> set of column names`` found in that version's
-            files (a feature added later is null in older files, as Spark reads it).
+        present_in: a version's files -> the columns at least one of them holds (a
+            feature added later is null in older files, as Spark reads it).
         ordered: return the rows in spine order (a sort); else in DuckDB's order.
     """
     ctes: list[str] = []
@@ -128,7 +130,7 @@ def snapshot_times_query(view: ViewRead) -> str:
     assert view.files is not None
     if not view.files.files:
         return "SELECT CAST(NULL AS BIGINT) AS t WHERE FALSE"
-    return f"SELECT DISTINCT epoch_us(feature_ts) AS t FROM {_read(view.files.files)}"
+    return f"SELECT DISTINCT epoch_us(feature_ts) AS t FROM {read_parquet_sql(view.files.files)}"
 
 
 def latest_query(i: int, view: ViewRead) -> str:
@@ -139,7 +141,7 @@ def latest_query(i: int, view: ViewRead) -> str:
     group = ", ".join(f"__lk{i}_{j}" for j in range(len(keys)))
     return (
         f"SELECT {renamed}, max(epoch_us(feature_ts)) AS __latest{i} "
-        f"FROM {_read(view.latest.files)} GROUP BY {group}"
+        f"FROM {read_parquet_sql(view.latest.files)} GROUP BY {group}"
     )
 
 
@@ -164,10 +166,10 @@ def leakage_query(views: Sequence[ViewRead]) -> str:
     return f"SELECT {', '.join(counts)} FROM {SPINE} s {' '.join(joins)}"
 
 
-def _event_time(i: int, view: ViewRead, previous: str, present_in: Any) -> list[str]:
+def _event_time(i: int, view: ViewRead, previous: str, present_in: PresentIn) -> list[str]:
     request, files = view.request, view.files
     assert files is not None
-    rows = _view_rows(i, view, files, present_in(request.view.name, files))
+    rows = _view_rows(i, view, files, present_in(files))
     return [
         f"off{i} AS ({rows})",
         # Step 1, the snapshot times of the pinned version, is the table snaps<i> of
@@ -182,7 +184,7 @@ def _event_time(i: int, view: ViewRead, previous: str, present_in: Any) -> list[
 
 
 def _as_known(
-    i: int, view: ViewRead, previous: str, present_in: Any, tables: dict[str, pa.Table]
+    i: int, view: ViewRead, previous: str, present_in: PresentIn, tables: dict[str, pa.Table]
 ) -> list[str]:
     request = view.request
     features = _features(i, request, "r")
@@ -226,7 +228,7 @@ def _as_known(
         pruned = VersionFiles(
             files.path, version, tuple(kept), (None,) * len(kept), files.columns, 0
         )
-        rows = _view_rows(i, view, pruned, present_in(request.view.name, files))
+        rows = _view_rows(i, view, pruned, present_in(files))
         parts.append(
             f"SELECT v.*, p.seq AS __seq{i} FROM ({rows}) v JOIN allpubs{i} p "
             f"ON p.delta_version = {version} AND v.__t{i} = p.feature_us"
@@ -259,10 +261,11 @@ def _view_rows(i: int, view: ViewRead, files: VersionFiles, present: set[str]) -
         empty = ", ".join(f"CAST(NULL AS {kind}) AS {alias}" for _, kind, alias in columns)
         return f"SELECT {empty} WHERE FALSE"
     rendered = ", ".join(f"CAST({value} AS {kind}) AS {alias}" for value, kind, alias in columns)
-    return f"SELECT {rendered} FROM {_read(files.files)}"
+    return f"SELECT {rendered} FROM {read_parquet_sql(files.files)}"
 
 
-def _read(files: Sequence[str]) -> str:
+def read_parquet_sql(files: Sequence[str]) -> str:
+    """DuckDB's scan of ``files``; a file lacking a column reads it as null."""
     listed = ", ".join(literal(f) for f in files)
     return f"read_parquet([{listed}], union_by_name = true)"
 

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -119,20 +118,15 @@ def _typed(raw: pa.Table, ts: str, key_types: Mapping[str, str]) -> pa.Table:
         if key_types.get(name) == "long":
             column = column.cast(pa.int64())
         elif name == ts:
-            column = _utc_micros(column, name)
+            column = _utc_micros(column)
         columns.append(column)
     return pa.Table.from_arrays(columns, names=raw.column_names)
 
 
-def _utc_micros(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
-    if column.type.unit == "ns":
-        nanos = np.asarray(column.cast(pa.int64()).fill_null(0))
-        if (nanos % 1000).any():
-            raise LocalEngineRefused(
-                f"spine column {name!r} has timestamps finer than a microsecond; round them "
-                "to microseconds (Spark timestamps are microseconds)"
-            )
-    return column.cast(pa.timestamp("us", "UTC"), safe=False)
+def _utc_micros(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    # A safe cast: the fingerprint's hashing already refused nanoseconds that are not
+    # whole microseconds, so nothing here can lose data.
+    return column.cast(pa.timestamp("us", "UTC"))
 
 
 def _read_parquet(files: list[str], path: Path) -> pa.Table:

@@ -1,4 +1,4 @@
-"""``serve``: the HTTP API for online features."""
+"""``serve``: the HTTP API for online features, and the feature catalog pages."""
 
 from __future__ import annotations
 
@@ -17,12 +17,15 @@ _DEFAULTS = Limits()
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "serve",
-        help="HTTP API: POST /online-features, GET /healthz, /docs",
+        help="HTTP API: POST /online-features, GET /healthz, /docs; feature catalog at /catalog",
         description="Serve online features over HTTP: POST /online-features with "
         '{"features": [...] or "feature_service": name, "entities": [{...}]}. The OpenAPI '
         "spec is at /openapi.json and interactive docs at /docs. A request over a limit "
         "gets 413, one naming a feature twice 422; /healthz answers 503 when Redis does "
-        "not answer within 0.5 s.",
+        "not answer within 0.5 s. The feature catalog is at /catalog: every view with its "
+        "owner, version, last materialized date, what is live online and how fresh, and "
+        "charts of its snapshots' row counts, null rates and drift with the quarantined "
+        "days marked (/catalog/<view>); it reads Delta without Spark.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on")
@@ -74,6 +77,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         max_entities=args.max_entities,
         max_values=args.max_values,
     )
-    say(f"serving online features on http://{args.host}:{args.port} (docs at /docs)")
+    base = f"http://{args.host}:{args.port}"
+    say(f"serving online features on {base} (docs at /docs, feature catalog at {base}/catalog)")
     serve(settings, args.host, args.port, limits, args.redis_timeout)
     return 0

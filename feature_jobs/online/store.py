@@ -33,6 +33,7 @@ from feature_jobs.errors import DefinitionError, OnlineRequestError
 from feature_jobs.online.codec import RowCodec, micros_to_datetime
 from feature_jobs.online.connection import Client, Server, ServerLink
 from feature_jobs.online.keys import check_read_key, entity_fields, live_key, read_argument
+from feature_jobs.online.publish import LivePointer, read_live
 from feature_jobs.online.response import OnlineResponse
 from feature_jobs.serving_rule import Fill, Outcome, Status, decide, fill_value, is_stale
 from feature_jobs.settings import Settings
@@ -222,6 +223,17 @@ class FeatureStore:
         for read, reply in zip(plan.reads, replies, strict=True):
             self._apply(read, reply, now, values, statuses, times)
         return OnlineResponse(plan.features, entity_rows, values, statuses, times)
+
+    def live_snapshots(self, views: Sequence[str]) -> dict[str, LivePointer | None]:
+        """The snapshot each of ``views`` serves now (None before its first publish).
+
+        Raises:
+            OnlineStoreError: Redis is unreachable or does not answer in time.
+        """
+        project = self.settings.project
+        return self._link.call(
+            lambda server: {view: read_live(server.client, project, view) for view in views}
+        )
 
     # -- request planning ----------------------------------------------------------------
 

@@ -1,4 +1,6 @@
-"""The HTTP API: ``POST /online-features``, ``GET /healthz``, OpenAPI at ``/openapi.json``.
+"""The HTTP API: ``POST /online-features``, ``GET /healthz``, OpenAPI at ``/openapi.json``;
+and the feature catalog's HTML pages, ``GET /catalog`` and ``/catalog/<view>``
+(:mod:`feature_jobs.serving.catalog`).
 
 Request::
 
@@ -33,7 +35,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from feature_jobs.errors import OnlineRequestError, OnlineStoreError
+from feature_jobs.offline.catalog_reads import CatalogReads
 from feature_jobs.online.store import FeatureStore
+from feature_jobs.serving.catalog import Catalog, add_catalog
 from feature_jobs.serving.limits import (
     BodyLimit,
     Limits,
@@ -126,7 +130,11 @@ class _HealthProbe:
 
 
 def create_app(
-    store: FeatureStore, *, limits: Limits | None = None, healthz_timeout: float = HEALTHZ_TIMEOUT_S
+    store: FeatureStore,
+    *,
+    limits: Limits | None = None,
+    healthz_timeout: float = HEALTHZ_TIMEOUT_S,
+    catalog: Catalog | None = None,
 ) -> FastAPI:
     """The FastAPI application serving ``store``.
 
@@ -134,8 +142,10 @@ def create_app(
         store: the SDK instance every request goes through (one Redis round trip each).
         limits: what one request may ask for (:class:`Limits` defaults when omitted).
         healthz_timeout: seconds ``/healthz`` waits for Redis before answering 503.
+        catalog: the catalog pages' reads (of ``store``'s warehouse when omitted).
     """
     limits = limits or Limits()
+    catalog = catalog or Catalog(store, CatalogReads(store.settings))
     probe = _HealthProbe(store, healthz_timeout)
     app = FastAPI(
         title="skewless online features",
@@ -195,4 +205,5 @@ def create_app(
             return JSONResponse({"detail": problem}, status_code=503)
         return {"status": "ok"}
 
+    add_catalog(app, catalog)
     return app

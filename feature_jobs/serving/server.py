@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gc
 
+from feature_jobs.offline.catalog_reads import CatalogReads
 from feature_jobs.online.store import FeatureStore
 from feature_jobs.serving.app import create_app
+from feature_jobs.serving.catalog import Catalog
 from feature_jobs.serving.limits import Limits
 from feature_jobs.settings import Settings
 
@@ -20,7 +22,7 @@ def serve(
     limits: Limits | None = None,
     redis_timeout: float = DEFAULT_REDIS_TIMEOUT_S,
 ) -> None:
-    """Serve ``POST /online-features`` until interrupted.
+    """Serve ``POST /online-features`` and the catalog pages until interrupted.
 
     Args:
         settings: the project, ``REDIS_URL`` (unset: the embedded server, followed when it
@@ -33,7 +35,11 @@ def serve(
     import uvicorn
 
     store = FeatureStore(settings, timeout=redis_timeout)
-    app = create_app(store, limits=limits)
+    catalog = Catalog(store, CatalogReads(settings))
+    # Read the catalog's tables once now: the first page would otherwise pay the imports
+    # and first reads (a second or two).
+    catalog.warm()
+    app = create_app(store, limits=limits, catalog=catalog)
     # Everything built so far (modules, the app, pydantic's schemas) lives as long as the
     # process: frozen, the garbage collector stops re-scanning it on every full
     # collection, which otherwise lands as a multi-millisecond stall on some request.

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from airflow.sdk import BaseNotifier
 
-from feature_jobs.errors import first_line
+from feature_jobs.errors import SkewlessError, first_line
 from feature_jobs.settings import Settings
+from feature_jobs.timeutil import require_utc
 
 log = logging.getLogger(__name__)
 
@@ -83,26 +85,71 @@ def dag_run_failed(context: Mapping[str, Any]) -> None:
 
 
 def freshness_deadline_missed(context: Mapping[str, Any], delay: str = "") -> None:
-    """Deadline callback: the day's snapshots have not gone live in time.
+    """Deadline callback: alert for the views whose snapshot of the run's interval is not
+    live ``delay`` after the interval ended.
 
-    Backfill runs are skipped: their data intervals ended long ago, so every one of them
-    would be "late" the moment it is created, and what they rebuild is history, not the
-    snapshot online serves today.
+    Airflow calls it when the run has not finished by its deadline. That alone does not
+    mean online is stale: a manual run of a past interval, or a re-run of a day that went
+    live already, is past its deadline the moment it starts. So it reads what each view
+    serves and alerts only when some view serves an older snapshot than the interval's
+    (or nothing); otherwise it logs at INFO and stays quiet. Backfill runs are skipped:
+    what they rebuild is history, not the snapshot online serves today.
     """
+    from feature_jobs.airflow_support.freshness import live_freshness
+    from feature_jobs.definitions import load_registry
+
     dag_run = dict(context.get("dag_run") or {})
     deadline = dict(context.get("deadline") or {})
+    run_id = dag_run.get("dag_run_id")
     if dag_run.get("run_type") == "backfill":
-        log.info("freshness deadline of backfill run %s ignored", dag_run.get("dag_run_id"))
+        log.info("freshness deadline of backfill run %s ignored", run_id)
         return
-    day = str(dag_run.get("data_interval_start") or dag_run.get("logical_date") or "")[:10]
+    start, end = (
+        _instant(dag_run.get("data_interval_start")),
+        _instant(dag_run.get("data_interval_end")),
+    )
+    if start is None or end is None:
+        log.info("freshness deadline of run %s ignored: it has no data interval", run_id)
+        return
+    interval = f"[{start.isoformat()}, {end.isoformat()})"
+    settings = Settings.from_env()
+    views = load_registry(settings.features_module).views.values()
+    try:
+        served = live_freshness(settings, views, start.date())
+    except SkewlessError as exc:
+        # Unknown is not fresh: say so rather than stay quiet.
+        served, unreadable = [], first_line(str(exc))
+    else:
+        unreadable = ""
+    behind = [view for view in served if not view.is_live]
+    if served and not behind:
+        log.info(
+            "freshness deadline of run %s passed, but the snapshots of interval %s are live "
+            "(or newer ones are): %s; no alert",
+            run_id, interval, "; ".join(view.describe() for view in served),
+        )  # fmt: skip
+        return
+    what = (
+        f"online could not be read ({unreadable})"
+        if unreadable
+        else "online serves older snapshots: " + "; ".join(view.describe() for view in behind)
+    )
     send(
         kind="airflow.freshness_deadline_missed",
-        title=f"snapshots of {day} are not live yet",
-        message=f"{dag_run.get('dag_id')} run {dag_run.get('dag_run_id')} has not finished "
-        f"{delay} after its data interval ended (deadline {deadline.get('deadline_time')}); "
-        "online is serving older snapshots",
-        view=None,
-        details={"dag_id": dag_run.get("dag_id"), "run_id": dag_run.get("dag_run_id")},
+        title=f"snapshots of {start.date()} are not live {delay} after the day ended",
+        message=f"{what}. {dag_run.get('dag_id')} run {run_id} of interval {interval} "
+        f"has not finished by its deadline {deadline.get('deadline_time')}",
+        view=behind[0].view if len(behind) == 1 else None,
+        details={
+            "dag_id": dag_run.get("dag_id"),
+            "run_id": run_id,
+            "date": start.date().isoformat(),
+            "data_interval": interval,
+            "deadline": deadline.get("deadline_time"),
+            "behind": ", ".join(view.view for view in behind) or None,
+            # One flat key per view: alert details are flat JSON values.
+            **{f"live.{v.view}": v.live_ts.isoformat() if v.live_ts else "nothing" for v in served},
+        },
     )
 
 
@@ -139,6 +186,14 @@ def error_line(exception: object) -> str:
 def _logical_day(context: Any) -> str:
     start = context.get("data_interval_start") or context.get("logical_date")
     return start.date().isoformat() if start is not None else "?"
+
+
+def _instant(value: object) -> datetime | None:
+    """A UTC datetime from the DAG run's JSON (``2026-03-26T00:00:00Z``) or a datetime."""
+    if value is None or value == "":
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return require_utc(moment, "data interval")
 
 
 def _attr(obj: object, name: str) -> Any:

@@ -55,16 +55,34 @@ def freshness_delay(env: Mapping[str, str]) -> timedelta:
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
-def freshness_deadline(env: Mapping[str, str]) -> DeadlineAlert:
-    """Alert when a run has not finished ``delay`` after its data interval ended.
+def duration_text(delay: timedelta) -> str:
+    """``6h``, ``90m``, ``1d``: a delay the way SKEWLESS_FRESHNESS_DEADLINE writes it."""
+    minutes = int(delay.total_seconds()) // 60
+    for unit, size in (("d", 1440), ("h", 60)):
+        if minutes % size == 0:
+            return f"{minutes // size}{unit}"
+    return f"{minutes}m"
 
-    A daily run's logical date is the start of its data interval, so the deadline is
-    logical date + 1 day + delay. A run that succeeds earlier removes its deadline.
+
+def freshness_deadline(env: Mapping[str, str]) -> DeadlineAlert:
+    """Check freshness ``delay`` after the run's data interval ended.
+
+    Airflow 3.3 has no deadline reference for the data interval's end (a custom one
+    would have to be registered by a plugin in every Airflow component, or the DAG
+    stops deserializing), so the deadline counts from the logical date: a scheduled
+    daily run's logical date is the start of its interval, and the deadline is logical
+    date + 1 day + delay, exactly ``delay`` after the interval ended. A run that
+    finishes earlier removes its deadline. (A manual run with a logical date X covers
+    the day before X, so its deadline comes a day later than that; the scheduled run of
+    the same interval holds the real one.)
+
+    A missed deadline alerts only if online is behind: the callback reads what each
+    view serves, see :func:`~feature_jobs.airflow_support.callbacks.freshness_deadline_missed`.
     """
     delay = freshness_delay(env)
     return DeadlineAlert(
         reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
         interval=timedelta(days=1) + delay,
-        callback=SyncCallback(freshness_deadline_missed, kwargs={"delay": str(delay)}),
+        callback=SyncCallback(freshness_deadline_missed, kwargs={"delay": duration_text(delay)}),
         name="snapshot freshness",
     )

@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "dags"
 RUN_DAG = Path(__file__).with_name("run_dag.py")
 MARK = "DAG_TEST_RESULT "
+RUN_DEADLINE = Path(__file__).with_name("run_deadline.py")
+DEADLINE_MARK = "DEADLINE_RESULT "
 #: Two cores are shared by the whole suite: Spark jobs started by Airflow use local[2].
 SPARK_CONN = json.dumps({"conn_type": "spark", "host": "local[2]"})
 
@@ -107,3 +109,19 @@ def run_dag(
         if line.startswith(MARK):
             return dict(json.loads(line[len(MARK) :]))
     raise AssertionError(f"dag.test of {dag_id} printed no result:\n{output[-5000:]}")
+
+
+def run_deadline(
+    env: dict[str, str], dag_id: str, run_type: str, logical_date: datetime, timeout: float = 300
+) -> tuple[dict[str, Any], str]:
+    """A run's freshness deadline driven the scheduler's way (``run_deadline.py``): its
+    summary, and the script's output (the callback's log lines)."""
+    args = [sys.executable, str(RUN_DEADLINE), dag_id, run_type, logical_date.isoformat()]
+    done = subprocess.run(
+        args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    output = done.stdout + "\n" + done.stderr
+    for line in reversed(done.stdout.splitlines()):
+        if line.startswith(DEADLINE_MARK):
+            return dict(json.loads(line[len(DEADLINE_MARK) :])), output
+    raise AssertionError(f"run_deadline of {dag_id} printed no result:\n{output[-5000:]}")

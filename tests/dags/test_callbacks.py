@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,23 +112,50 @@ def test_dag_failure_callback_is_a_plain_function(alerts: Path) -> None:
     assert alert["title"] == "run manual__1 of skewless_daily failed"
 
 
-def test_freshness_deadline_alerts_except_for_backfills(alerts: Path) -> None:
-    context = {
-        "dag_run": {
-            "dag_id": "skewless_daily",
-            "dag_run_id": "scheduled__2026-03-26T00:00:00+00:00",
-            "run_type": "scheduled",
-            "data_interval_start": "2026-03-26T00:00:00Z",
-        },
-        "deadline": {"id": "d1", "deadline_time": "2026-03-27T06:00:00Z"},
+DEADLINE_CONTEXT = {
+    "dag_run": {
+        "dag_id": "skewless_daily",
+        "dag_run_id": "scheduled__2026-03-26T00:00:00+00:00",
+        "run_type": "scheduled",
+        "data_interval_start": "2026-03-26T00:00:00Z",
+        "data_interval_end": "2026-03-27T00:00:00Z",
+    },
+    "deadline": {"id": "d1", "deadline_time": "2026-03-27T06:00:00Z"},
+}
+
+
+def test_freshness_deadline_alerts_when_nothing_is_live_except_for_backfills(
+    alerts: Path, redis_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    monkeypatch.setenv("SKEWLESS_FEATURES", "tests.dags.two_views")
+    freshness_deadline_missed(DEADLINE_CONTEXT, delay="6h")
+    backfill = {
+        **DEADLINE_CONTEXT,
+        "dag_run": {**DEADLINE_CONTEXT["dag_run"], "run_type": "backfill"},
     }
-    freshness_deadline_missed(context, delay="6:00:00")
-    backfill = {**context, "dag_run": {**context["dag_run"], "run_type": "backfill"}}
-    freshness_deadline_missed(backfill, delay="6:00:00")
+    freshness_deadline_missed(backfill, delay="6h")
     [alert] = _sent(alerts)
     assert alert["kind"] == "airflow.freshness_deadline_missed"
-    assert alert["title"] == "snapshots of 2026-03-26 are not live yet"
-    assert "6:00:00 after its data interval ended" in alert["message"]
+    assert alert["title"] == "snapshots of 2026-03-26 are not live 6h after the day ended"
+    assert alert["message"].startswith(
+        "online serves older snapshots: merchant_transaction_stats: nothing; "
+        "user_transaction_stats: nothing. skewless_daily run scheduled__2026-03-26T00:00:00+00:00 "
+        "of interval [2026-03-26T00:00:00+00:00, 2026-03-27T00:00:00+00:00) has not finished"
+    )
+    assert alert["view"] is None  # both views are behind
+
+
+def test_freshness_deadline_alerts_when_online_cannot_be_read(
+    alerts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Unknown is not fresh: a Redis nobody answers on is reported, not taken as live.
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")
+    monkeypatch.setenv("SKEWLESS_FEATURES", "tests.dags.two_views")
+    freshness_deadline_missed(DEADLINE_CONTEXT, delay="6h")
+    [alert] = _sent(alerts)
+    assert alert["message"].startswith("online could not be read (")
+    assert "127.0.0.1:9" in alert["message"]
 
 
 @pytest.mark.parametrize(
@@ -143,6 +171,7 @@ def test_freshness_delay_is_configurable(text: str, delay: timedelta) -> None:
     assert freshness_delay({"SKEWLESS_FRESHNESS_DEADLINE": text}) == delay
     deadline = freshness_deadline({"SKEWLESS_FRESHNESS_DEADLINE": text})
     assert deadline.interval == timedelta(days=1) + delay
+    assert deadline.callback.kwargs == {"delay": text or "6h"}
 
 
 @pytest.mark.parametrize("text", ["0h", "6", "6 hours", "-1h", "1w"])

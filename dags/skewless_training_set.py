@@ -87,12 +87,11 @@ with DAG(
     def report() -> dict[str, Any]:
         """Row count, leakage report and manifest path, in the log and as return value."""
         from feature_jobs.airflow_support.training_conf import output_folder
-        from feature_jobs.airflow_support.training_report import read_report
+        from feature_jobs.airflow_support.training_report import read_report, summary_lines
 
         name = get_current_context()["params"]["output_name"]
         summary = read_report(output_folder(settings, name))
-        for key, value in summary.items():
-            print(f"{key}: {value}", flush=True)
+        print("\n".join(summary_lines(summary)), flush=True)
         return summary
 
     checked = check_request()

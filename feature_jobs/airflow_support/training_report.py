@@ -16,7 +16,7 @@ from feature_jobs.training.paths import manifest_path
 
 
 def read_report(output: str | Path) -> dict[str, Any]:
-    """Row count, leakage report (numbers and one line) and paths of a built training set.
+    """The few numbers worth a glance: rows, the leakage counts, where the files are.
 
     Raises:
         TrainingSetError: the manifest is missing or unreadable (the job did not finish).
@@ -30,11 +30,24 @@ def read_report(output: str | Path) -> dict[str, Any]:
         ) from None
     leakage = document.get("leakage") or {}
     return {
-        "row_count": int(document["output"]["rows"]),
-        "leakage": leakage,
-        "leakage_summary": describe(leakage) if leakage else "no leakage report",
-        "manifest": str(manifest),
-        "output": str(document["output"]["path"]),
+        "rows": int(document["output"]["rows"]),
         "mode": document.get("mode"),
         "feature_service": document.get("feature_service"),
+        "rows_using_future_values": leakage.get("rows_using_future_values"),
+        "naive_join_rows_using_future_values": leakage.get(
+            "naive_join_rows_using_future_values", leakage.get("rows_leaking")
+        ),
+        "leakage_summary": describe(leakage) if leakage else "no leakage report",
+        "output": str(document["output"]["path"]),
+        "manifest": str(manifest),
     }
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    """What the ``report`` task prints first: the outcome, then the leakage sentence."""
+    what = report["feature_service"] or "the requested features"
+    return [
+        f"training set of {what}: {report['rows']} rows ({report['mode']}) in {report['output']}",
+        report["leakage_summary"],
+        f"manifest: {report['manifest']}",
+    ]

@@ -49,13 +49,26 @@ def show_lookups(
         response = store.get_online_features(DEMO_SERVICE, entities)
     finally:
         store.close()
+    # One row per feature, one column per entity: the whole answer fits on a screen.
+    heads = [" / ".join(f"{k}={v}" for k, v in entity.items()) for entity in response.entities]
+    cells = [
+        [_cell(response.values[i][j], response.statuses[i][j].value) for i in range(len(heads))]
+        for j in range(len(response.features))
+    ]
     width = max(len(f) for f in response.features)
-    for i, entity in enumerate(response.entities):
-        say("  " + ", ".join(f"{k}={v}" for k, v in entity.items()))
-        for j, feature in enumerate(response.features):
-            value = response.values[i][j]
-            shown = f"{value:.2f}" if isinstance(value, float) else repr(value)
-            say(f"    {feature:<{width}}  {shown:<12} {response.statuses[i][j].value}")
+    widths = [max(len(heads[i]), *(len(row[i]) for row in cells)) for i in range(len(heads))]
+    say("  " + " " * width + "".join(f"  {h:<{w}}" for h, w in zip(heads, widths, strict=True)))
+    for feature, row in zip(response.features, cells, strict=True):
+        say(
+            f"  {feature:<{width}}"
+            + "".join(f"  {c:<{w}}" for c, w in zip(row, widths, strict=True))
+        )
+
+
+def _cell(value: object, status: str) -> str:
+    """A value as served, with its status unless PRESENT."""
+    shown = f"{value:.2f}" if isinstance(value, float) else repr(value)
+    return shown if status == "PRESENT" else f"{shown} ({status})"
 
 
 def build_label_training_set(
@@ -66,7 +79,8 @@ def build_label_training_set(
     from feature_jobs.training.request import TrainingSetRequest, resolve_features
 
     refs, service = resolve_features(registry, None, DEMO_SERVICE)
-    output = settings.data_root / "training" / DEMO_SERVICE
+    # Where the training-set DAG writes its outputs too.
+    output = settings.data_root / "training_sets" / DEMO_SERVICE
     request = TrainingSetRequest(
         spine=settings.data_root / "raw" / "labels",
         spine_format="parquet",
@@ -82,7 +96,5 @@ def build_label_training_set(
     )
     for view, counts in result.status_counts.items():
         say(f"    {view}: " + ", ".join(f"{status} {n}" for status, n in counts.items()))
-    from feature_jobs.training.leakage import describe
-
-    say(f"  leakage avoided: {describe(result.leakage)}")
+    say(f"  {result.leakage['summary']}")
     say(f"  manifest: {result.manifest}")

@@ -30,7 +30,7 @@ from feature_jobs.training import manifest as manifest_io
 from feature_jobs.training.as_known import as_known_join
 from feature_jobs.training.hashing import qcol, row_hash, sum_of_hashes
 from feature_jobs.training.inputs import PinnedInputs, pin_inputs
-from feature_jobs.training.leakage import count_leakage, describe
+from feature_jobs.training.leakage import count_leakage, future_rows_condition, with_future_rows
 from feature_jobs.training.ordering import in_spine_order
 from feature_jobs.training.outcome import (
     TrainingSetResult,
@@ -135,7 +135,7 @@ def _build(
             f"joining {len(views)} view(s) ({request.mode}) and writing {request.output}; "
             "checking the spine and counting what a naive join would leak beside it"
         )
-        _, (spine, leakage) = run_side_by_side(spark, write, check)
+        _, (spine, naive) = run_side_by_side(spark, write, check)
         progress(f"spine: {spine.rows} rows, {len(spine.columns)} columns, all checks passed")
         observed = observation.get
         rows = check_row_count(int(observed["rows"]), spine.rows)
@@ -144,7 +144,8 @@ def _build(
             view.view.name: {s.value: int(observed[f"{i}:{s.value}"]) for s in Status}
             for i, view in enumerate(views)
         }
-        progress(describe(leakage))
+        leakage = with_future_rows(naive, int(observed["future"]))
+        progress(leakage["summary"])
         check_rebuilt_checksum(pins, checksum)
         seconds = round(time.monotonic() - started, 3)
         document = manifest_document(
@@ -202,7 +203,12 @@ def _join(
     output = df.select(*[qcol(c) for c in columns], row_hash(columns).alias(ROW_HASH))
     # Observed while the rows are written: the checksum is of exactly what is written.
     observation = Observation("skewless_training_set")
-    aggregates = [F.count(F.lit(1)).alias("rows"), sum_of_hashes(F.col(ROW_HASH)).alias("hash")]
+    aggregates = [
+        F.count(F.lit(1)).alias("rows"),
+        sum_of_hashes(F.col(ROW_HASH)).alias("hash"),
+        # The guarantee, counted on the written rows (0 by construction; see leakage.py).
+        F.count_if(future_rows_condition(ts, views)).alias("future"),
+    ]
     for i, view in enumerate(views):
         for status in Status:
             aggregates.append(

@@ -1,9 +1,15 @@
-"""The leakage report: what a naive "latest value per entity" join would have done.
+"""The leakage report: what skewless's join guaranteed, beside what a naive join would do.
 
-Joining each entity's most recent row regardless of time (what a last-row join without
-a time bound does) fills a spine row with values computed *after* that row's timestamp
-whenever the entity has a snapshot with ``feature_ts > ts``. Counting those rows shows
-how much future information such a training set would have leaked into its labels.
+Two counts, one sentence:
+
+* **rows using future values**, counted on the written rows themselves: a row whose
+  ``<view>__feature_ts`` is after its timestamp. The point-in-time join makes it 0 by
+  construction; it is counted anyway, while the rows are written, and a build that finds
+  one is refused (nothing is published).
+* **what a naive join would have done**: joining each entity's most recent row regardless
+  of time (a last-row join without a time bound) fills a spine row with values computed
+  *after* that row's timestamp whenever the entity has a snapshot with ``feature_ts > ts``.
+  That count is the leakage skewless avoided, not leakage in the training set.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from feature_jobs.errors import TrainingSetError
 from feature_jobs.training.hashing import qcol
 from feature_jobs.training.request import ViewRequest
 
@@ -63,27 +70,66 @@ def leak_aggregates(flags: Sequence[Column]) -> list[Column]:
 def leak_report(
     counts: Mapping[str, int], rows: int, views: Sequence[ViewRequest]
 ) -> dict[str, Any]:
-    """``{"rows", "rows_leaking" (in any view), "per_view": {view: rows}}`` from the counts.
+    """What a naive join would have leaked, from the counts (see :func:`with_future_rows`).
 
     Args:
         counts: ``leak_any`` and ``leak_<i>`` per view, as :func:`leak_aggregates` names them.
     """
     return {
         "rows": rows,
-        "rows_leaking": int(counts["leak_any"]),
-        "per_view": {req.view.name: int(counts[f"leak_{i}"]) for i, req in enumerate(views)},
+        "naive_join_rows_using_future_values": int(counts["leak_any"]),
+        "naive_join_per_view": {
+            req.view.name: int(counts[f"leak_{i}"]) for i, req in enumerate(views)
+        },
     }
 
 
-def describe(report: dict[str, Any]) -> str:
-    """One line for the console."""
-    rows, leaking = report["rows"], report["rows_leaking"]
-    share = 100.0 * leaking / rows if rows else 0.0
-    per_view = ", ".join(f"{view} {n}" for view, n in report["per_view"].items())
-    return (
-        f"leakage check: a naive latest-value join would have filled {leaking} of {rows} rows "
-        f"({share:.1f}%) with values computed after the row's timestamp ({per_view})"
+def with_future_rows(naive: Mapping[str, Any], future_rows: int) -> dict[str, Any]:
+    """The manifest's leakage report: the written rows' own count first, then the naive one.
+
+    Raises:
+        TrainingSetError: a written row uses a value from after its timestamp (a defect of
+            the join: the build is refused and nothing is published).
+    """
+    if future_rows:
+        raise TrainingSetError(
+            f"{future_rows} rows of the joined output use a feature value from after their "
+            "timestamp; nothing was written. This is a skewless defect: please report it "
+            "with the manifest of the spine and the views"
+        )
+    report = {"rows_using_future_values": 0, **naive}
+    return {"summary": describe(report), **report}
+
+
+def describe(report: Mapping[str, Any]) -> str:
+    """The report as one sentence (also reads the reports of manifests before it changed)."""
+    rows = int(report["rows"])
+    naive = int(report.get("naive_join_rows_using_future_values", report.get("rows_leaking", 0)))
+    per_view = report.get("naive_join_per_view", report.get("per_view", {}))
+    future = report.get("rows_using_future_values")
+    share = 100.0 * naive / rows if rows else 0.0
+    views = ", ".join(f"{view} {n}" for view, n in per_view.items())
+    guaranteed = (
+        f"rows using future values: {future} of {rows}"
+        if future is not None
+        else f"{rows} rows joined point-in-time"
     )
+    return (
+        f"{guaranteed}; a naive latest-value join would have used values from after the "
+        f"row's timestamp in {naive} ({share:.1f}%){f' ({views})' if views else ''}"
+    )
+
+
+def future_rows_condition(ts_column: str, views: Sequence[ViewRequest]) -> Column:
+    """True for an output row holding any view's value from after ``ts_column``."""
+    from pyspark.sql import functions as F
+
+    condition = F.lit(False)
+    for view in views:
+        condition = condition | F.coalesce(
+            qcol(view.feature_ts_column) > qcol(ts_column), F.lit(False)
+        )
+    return condition
 
 
 def count_leakage(

@@ -65,14 +65,19 @@ def test_valid_form_builds_the_training_set_and_reports_it(
     assert spine_rows > 0
     assert pq.read_table(output).num_rows == spine_rows
     report = result["returns"]["report"]
-    assert report["row_count"] == spine_rows
+    assert report["rows"] == spine_rows
     assert report["manifest"] == str(output) + ".manifest.json"
     assert Path(report["manifest"]).is_file()
-    assert report["leakage"]["rows"] == spine_rows
-    assert report["leakage_summary"].startswith("leakage check:")
+    assert report["rows_using_future_values"] == 0
+    assert 0 < report["naive_join_rows_using_future_values"] <= spine_rows
+    assert report["leakage_summary"].startswith(f"rows using future values: 0 of {spine_rows};")
     assert report["feature_service"] == "merchant_risk_v1"
+    assert len(report) == 8  # a small dict: the numbers, not the manifest
     log = (tmp_path / "run.log").read_text()
-    assert f"row_count: {spine_rows}" in log and "manifest: " in log
+    # The summary lines come first, before the return value is logged.
+    first = log.index(f"training set of merchant_risk_v1: {spine_rows} rows (event-time)")
+    assert log.index(report["leakage_summary"]) > first
+    assert log.index(f"manifest: {report['manifest']}") > first
 
 
 def test_request_outside_the_data_root_stops_before_spark(

@@ -97,7 +97,13 @@ def test_pandas_spine_to_pandas_training_set(store: FeatureStore) -> None:
     assert list(frame["label"]) == [0, 1, 0, 1, 0, 1]
     assert training.engine == "local"
     assert training.status_counts == {"shop_daily": {"PRESENT": 2, "MISSING": 3, "STALE": 1}}
-    assert training.leakage["rows_leaking"] == 3  # a naive join would read D2 at rows 0-2
+    # A naive join would read D2 at rows 0-2; the written rows hold nothing from the future.
+    assert training.leakage["naive_join_rows_using_future_values"] == 3
+    assert training.leakage["rows_using_future_values"] == 0
+    assert training.leakage["summary"] == (
+        "rows using future values: 0 of 6; a naive latest-value join would have used values "
+        "from after the row's timestamp in 3 (50.0%) (shop_daily 3)"
+    )
     assert training.rows == 6
     assert store._server_link is None  # no redis-server was started or needed
 

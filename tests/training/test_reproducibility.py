@@ -62,7 +62,10 @@ def test_rebuild_from_manifest_after_backfill_then_vacuum(
         == 0
     )
     printed = capsys.readouterr().out
-    assert "leakage check: a naive latest-value join would have filled 1 of 4 rows" in printed
+    assert (
+        "rows using future values: 0 of 4; a naive latest-value join would have used values "
+        "from after the row's timestamp in 1 (25.0%) (shop_daily 1)"
+    ) in printed
     manifest_file = Path(f"{first}.manifest.json")
     manifest = json.loads(manifest_file.read_text())
     assert manifest["mode"] == "event-time"
@@ -70,7 +73,9 @@ def test_rebuild_from_manifest_after_backfill_then_vacuum(
     assert manifest["views"]["shop_daily"]["definition_version"] == view.version
     assert manifest["output"]["rows"] == 4
     # A naive latest-value join gives shop 1 at 03-02 06:00 the values of D3.
-    assert manifest["leakage"]["rows_leaking"] == 1
+    assert manifest["leakage"]["naive_join_rows_using_future_values"] == 1
+    assert manifest["leakage"]["rows_using_future_values"] == 0
+    assert manifest["leakage"]["summary"].startswith("rows using future values: 0 of 4;")
     assert manifest["code_version"]["skewless"]
 
     # A backfill of D3 and a new snapshot D4 change what a fresh build sees...

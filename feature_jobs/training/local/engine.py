@@ -31,7 +31,7 @@ from feature_jobs.settings import Settings
 from feature_jobs.training import manifest as manifest_io
 from feature_jobs.training.arrow_hash import hash_total, row_hashes
 from feature_jobs.training.inputs import PinnedVersions
-from feature_jobs.training.leakage import describe, leak_report
+from feature_jobs.training.leakage import leak_report, with_future_rows
 from feature_jobs.training.local.connection import connect
 from feature_jobs.training.local.join_sql import (
     ORDINAL,
@@ -93,6 +93,7 @@ class Written:
     rows: int
     hash_total: int
     status_counts: dict[str, dict[str, int]]
+    future_rows: int  # rows holding a value from after their timestamp (0, or a defect)
     table: pa.Table | None = None  # the rows themselves, when kept in memory
 
 
@@ -149,11 +150,12 @@ def build_locally(
     try:
         con = connect(f"{settings.local_engine_memory // 1024**2}MB", str(spill))
         con.register(SPINE, _join_side(spine, views))
-        leakage = count_leakage(con, reads, spine.facts.rows)
-        progress(describe(leakage))
+        naive = count_leakage(con, reads, spine.facts.rows)
         progress(f"joining {len(views)} view(s) ({request.mode}) and writing {request.output}")
         written = _write(con, spine, views, reads, request, None if in_memory else staged)
         rows = check_row_count(written.rows, spine.facts.rows)
+        leakage = with_future_rows(naive, written.future_rows)
+        progress(leakage["summary"])
         checksum = render_checksum(rows, written.hash_total)
         check_rebuilt_checksum(pins, checksum)
         seconds = round(time.monotonic() - started, 3)
@@ -352,13 +354,13 @@ def _write(
     reader = con.sql(query.sql, params=query.params).to_arrow_reader(BATCH_ROWS)
     columns = output_columns(spine.facts.columns, views)
     counts = {view.view.name: dict.fromkeys((s.value for s in Status), 0) for view in views}
-    rows = 0
+    rows = future_rows = 0
     # Hashing is numpy work that releases the GIL: it runs beside the reading and writing.
     hashing = ThreadPoolExecutor(max_workers=2)
     hashes: list[Future[np.ndarray]] = []
 
     def batches() -> Iterator[pa.RecordBatch]:
-        nonlocal rows
+        nonlocal rows, future_rows
         for batch in reader:
             rows += batch.num_rows
             if rows > spine.table.num_rows:
@@ -375,6 +377,7 @@ def _write(
             for view in views:
                 for entry in pc.value_counts(out.column(view.status_column)).to_pylist():
                     counts[view.view.name][entry["values"]] += entry["counts"]
+            future_rows += _rows_using_future_values(out, spine.facts.timestamp_column, views)
             yield out
 
     schema = _output_schema(spine, reader.schema, columns)
@@ -387,7 +390,18 @@ def _write(
         total = sum(hash_total(h.result()) for h in hashes)
     finally:
         hashing.shutdown(cancel_futures=True)
-    return Written(rows, total, counts, table)
+    return Written(rows, total, counts, future_rows, table)
+
+
+def _rows_using_future_values(out: pa.RecordBatch, ts_column: str, views: list[ViewRequest]) -> int:
+    """Rows holding any view's ``feature_ts`` after their timestamp (both µs, UTC)."""
+    ts = out.column(ts_column).cast(pa.int64())
+    after = None
+    for view in views:
+        later = pc.greater(out.column(view.feature_ts_column).cast(pa.int64()), ts)
+        # Kleene OR: a null (MISSING) side does not hide a true one; the sum skips nulls.
+        after = later if after is None else pc.or_kleene(after, later)
+    return 0 if after is None else int(pc.sum(after.cast(pa.int64())).as_py() or 0)
 
 
 def write_rows(

@@ -151,6 +151,10 @@ def _materialize_locked(
     snapshots = with_bookkeeping(computed, view, run_id, now).cache()
 
     def commit(passing: Sequence[datetime]) -> Commit:
+        if progress is not None:
+            progress(
+                f"{view.name}: {len(passing)} of {len(times)} snapshot(s) validated, committing"
+            )
         rows = snapshots
         if len(passing) < len(times):
             rows = snapshots.where(snapshots["feature_ts"].isin(list(passing)))

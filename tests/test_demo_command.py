@@ -39,17 +39,29 @@ def test_demo_runs_the_whole_pipeline_on_embedded_defaults(tmp_path: Path) -> No
     assert "materializing 3 views x 3 days = 9 snapshots" in out
     # One line per view: its three days were one range job and one Delta commit.
     views = re.findall(
-        r"\[\d/3\] (\w+) 2026-03-27\.\.2026-03-29: 3 snapshots, \d+ rows in one commit", out
+        r"\[\s*\d+%\] (\w+) 2026-03-27\.\.2026-03-29: 3 snapshots, \d+ rows in one commit", out
     )
     assert sorted(views) == [
         "merchant_transaction_stats", "user_risk_signals", "user_transaction_stats"
     ]  # fmt: skip
     assert "feature_ts=" not in out  # no line per snapshot
+    # A line per step, with a percentage; the last view's commit is 100 %.
+    assert re.search(r"\[ 16%\] \w+: 3 of 3 snapshot\(s\) validated, committing", out)
+    assert "[100%]" in out
+    # Quiet: the JVM's and Spark's start-up lines went to the data root's log, not here.
+    assert "incubator" not in result.stderr and "default log level" not in result.stderr
+    assert "incubator" in (tmp_path / "data" / "logs" / "spark-jvm.log").read_text()
+    assert re.search(r"starting Spark \(local\[2\]\)\.\.\. \d+\.\ds\n", result.stderr)
     assert re.search(r"synced user_transaction_stats 2026-03-29: \d+ entities .*live", out)
     # Lookups are read "now", long after 2026-03-30: each view follows its on_stale policy.
     assert "STALE" in out
     assert re.search(r"\d+ labelled rows x 12 features", out)
-    assert "manifest:" in out and (tmp_path / "data" / "training" / "fraud_model_v1").is_dir()
+    assert re.search(
+        r"rows using future values: 0 of (\d+); a naive latest-value join would have used "
+        r"values from after the row's timestamp in \d+",
+        out,
+    )
+    assert "manifest:" in out and (tmp_path / "data" / "training_sets" / "fraud_model_v1").is_dir()
     assert (
         tmp_path / "data" / "warehouse" / "offline" / "user_risk_signals" / "_delta_log"
     ).is_dir()

@@ -41,7 +41,9 @@ def start_spark(settings: Settings, app_name: str, short_job: bool = False) -> S
     from feature_jobs.spark.session import build_spark
 
     started = time.monotonic()
-    print(f"starting Spark ({settings.spark_master})...", file=sys.stderr, flush=True)
-    spark = build_spark(settings, app_name=app_name, short_job=short_job)
-    print(f"Spark ready in {time.monotonic() - started:.1f}s", file=sys.stderr, flush=True)
+    print(f"starting Spark ({settings.spark_master})...", end="", file=sys.stderr, flush=True)
+    try:
+        spark = build_spark(settings, app_name=app_name, short_job=short_job)
+    finally:
+        print(f" {time.monotonic() - started:.1f}s", file=sys.stderr, flush=True)
     return spark

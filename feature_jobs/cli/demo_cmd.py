@@ -7,7 +7,8 @@ import time
 from datetime import date, timedelta
 
 from feature_jobs.cli.common import registry, say, selected_views, start_spark
-from feature_jobs.cli.materialize_cmd import Counter, is_short_job, report_outcomes
+from feature_jobs.cli.materialize_cmd import MATERIALIZE_STEPS, is_short_job, report_outcomes
+from feature_jobs.cli.progress import StepProgress
 from feature_jobs.demo.showcase import build_label_training_set, publish_latest, show_lookups
 from feature_jobs.materialize import materialize_views
 from feature_jobs.offline import views_folder
@@ -66,8 +67,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     days = demo_days(end, args.days)
     total = len(views) * len(days)
     say(f"materializing {len(views)} views x {len(days)} days = {total} snapshots")
-    counter = Counter(len(views))
-    outcomes = materialize_views(spark, settings, views, days, progress=counter.say)
+    progress = StepProgress(MATERIALIZE_STEPS * len(views))
+    outcomes = materialize_views(spark, settings, views, days, progress=progress)
     code = report_outcomes(outcomes, verbose=args.verbose)
     if code:
         return code

@@ -9,6 +9,7 @@ import traceback
 from datetime import date
 
 from feature_jobs.cli.common import say, selected_views, start_spark
+from feature_jobs.cli.progress import StepProgress
 from feature_jobs.definitions import FeatureView
 from feature_jobs.errors import UnsafeInputError
 from feature_jobs.materialize import ViewOutcome, materialize_views
@@ -73,7 +74,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     spark = start_spark(settings, "skewless-materialize", short_job=is_short_job(settings, views))
     total = sum(len(snapshot_times(day, v.cadence_delta)) for v in views for day in days)
     say(f"materializing {len(views)} view(s) x {len(days)} date(s) = {total} snapshot(s)")
-    counter = Counter(len(views))
     outcomes = materialize_views(
         spark,
         settings,
@@ -81,21 +81,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         days,
         run_id=args.run_id,
         allow_unvalidated=args.allow_unvalidated,
-        progress=counter.say,
+        progress=StepProgress(MATERIALIZE_STEPS * len(views)),
     )
     return report_outcomes(outcomes, verbose=args.verbose)
 
 
-class Counter:
-    """Numbers progress lines ``[done/total]`` (one line per view's range)."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.done = 0
-
-    def say(self, line: str) -> None:
-        self.done += 1
-        say(f"  [{self.done}/{self.total}] {line}")
+#: Progress lines of one view's run: validated (committing), committed.
+MATERIALIZE_STEPS = 2
 
 
 def report_outcomes(outcomes: list[ViewOutcome], verbose: bool = False) -> int:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from feature_jobs.cli.common import say, selected_views, start_spark
+from feature_jobs.cli.common import selected_views, start_spark
+from feature_jobs.cli.progress import StepProgress
 from feature_jobs.offline import latest_snapshot_date
 from feature_jobs.online.sync import sync
 from feature_jobs.run_ids import checked_run_id
@@ -38,16 +39,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     day = parse_date(args.date) if args.date else None
     checked_run_id(args.run_id)
     spark = start_spark(settings, "skewless-sync")
-    for i, view in enumerate(views, start=1):
+    step = StepProgress(2 * len(views))  # per view: its date found, its outcome
+    for view in views:
         target = day or latest_snapshot_date(spark, settings, view)
-        say(f"[{i}/{len(views)}] syncing {view.name} {target}...")
+        step(f"syncing {view.name} {target}...")
         result = sync(spark, settings, view, target, run_id=args.run_id, force=args.force)
         if result.published:
-            say(
-                f"[{i}/{len(views)}] {view.name} {target}: {result.rows} entities live "
+            step(
+                f"{view.name} {target}: {result.rows} entities live "
                 f"(feature_ts {result.feature_ts.isoformat()}, table version "
                 f"{result.delta_version}) in {result.seconds:.1f}s"
             )
         else:
-            say(f"[{i}/{len(views)}] {view.name} {target}: not published: {result.reason}")
+            step(f"{view.name} {target}: not published: {result.reason}")
     return 0

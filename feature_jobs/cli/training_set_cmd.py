@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from feature_jobs.cli.common import registry, say, start_spark
+from feature_jobs.cli.progress import StepProgress
 from feature_jobs.disk import size_on_disk
 from feature_jobs.errors import TrainingSetError
 from feature_jobs.settings import Settings
@@ -164,7 +165,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         short_job = size_on_disk(request.spine) <= SHORT_JOB_SPINE_BYTES
         return start_spark(settings, "skewless-training-set", short_job=short_job)
 
-    result = build(args.engine, settings, reg, request, spark, pins=pins, progress=say)
+    # engine chosen, spine read, spine checked, inputs pinned, joined and written, leakage
+    progress = StepProgress(6)
+    result = build(args.engine, settings, reg, request, spark, pins=pins, progress=progress)
     for view, counts in result.status_counts.items():
         say(f"{view}: " + ", ".join(f"{status} {n}" for status, n in counts.items()))
     say(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from feature_jobs.errors import ConfigError
 from feature_jobs.jars import jar_paths, missing_jars
 from feature_jobs.settings import Settings
-from feature_jobs.spark import SPARK_LOG_LEVEL_ENV
+from feature_jobs.spark import JVM_LOG, SPARK_LOG_LEVEL_ENV
 from feature_jobs.spark.class_archive import archive_path
 from feature_jobs.spark.jvm_options import driver_jvm_options
 
@@ -71,9 +71,34 @@ def build_spark(
     memory = os.environ.get("SKEWLESS_DRIVER_MEMORY")
     if memory:
         builder = builder.config("spark.driver.memory", memory)
+    level = os.environ.get(SPARK_LOG_LEVEL_ENV) or "ERROR"
+    if level == "OFF":
+        _launch_quietly(builder, settings.data_root / JVM_LOG)
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel(os.environ.get(SPARK_LOG_LEVEL_ENV) or "ERROR")
+    spark.sparkContext.setLogLevel(level)
     return spark
+
+
+def _launch_quietly(builder: SparkSession.Builder, log: Path) -> None:
+    """Start the driver JVM with its console output appended to ``log``.
+
+    The JDK ("Using incubator modules") and Spark ("Setting default log level") print
+    before any log level can be set, so the only way to keep them off the terminal is
+    the JVM's own stderr. Nothing is done when a JVM already runs in this process, or
+    when spark-submit started this process (it owns the JVM and its output).
+    """
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    if SparkContext._gateway is not None or "PYSPARK_GATEWAY_PORT" in os.environ:
+        return
+    conf = SparkConf(loadDefaults=False)
+    # What getOrCreate would pass spark-submit.
+    conf.setAll([(key, str(value)) for key, value in builder._options.items()])
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
+        gateway = launch_gateway(conf, popen_kwargs={"stdout": out, "stderr": out})
+    SparkContext._ensure_initialized(gateway=gateway, conf=conf)
 
 
 def _python() -> str:

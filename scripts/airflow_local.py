@@ -4,6 +4,8 @@ Starts ``airflow standalone`` (SQLite metadata DB, LocalExecutor, scheduler, DAG
 triggerer and API server) with:
 
 * the project's ``dags/`` folder and the project on ``PYTHONPATH``;
+* the project's ``plugins/`` folder: a "Feature catalog" link in the navigation bar
+  (to ``SKEWLESS_CATALOG_URL``, default ``http://127.0.0.1:8000/catalog``);
 * the ``spark_default`` connection (``local[*]`` unless ``AIRFLOW_CONN_SPARK_DEFAULT`` is
   set), so the DAGs' spark-submit jobs run on this machine;
 * a local data root (``SKEWLESS_DATA_ROOT``, default ``./data``);
@@ -51,6 +53,7 @@ def standalone_env(home: Path, port: int, data_root: Path, password: str) -> dic
     env.update(
         AIRFLOW_HOME=str(home),
         AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
+        AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=f"{USER}:admin",
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(passwords),

@@ -60,8 +60,10 @@ card_events = Source(
         "merchant_id": "long",
         "amount": "double",
         "event_ts": "timestamp",
+        "ingested_ts": "timestamp",
     },
     timestamp_column="event_ts",
+    ingestion_timestamp_column="ingested_ts",
     dedup_key=["tx_id"],
 )
 backfill_view = FeatureView(
@@ -124,6 +126,8 @@ def generate(root: Path, users: int, events: int) -> None:
             "event_ts"
         ),
     )
+    # Each event arrives a minute after it happened (the source's dedup needs the time).
+    frame = frame.withColumn("ingested_ts", F.col("event_ts") + F.expr("INTERVAL 1 MINUTE"))
     frame.write.mode("overwrite").parquet(str(root / "raw" / "card_events"))
     per_day = (
         spark.read.parquet(str(root / "raw" / "card_events"))
@@ -134,6 +138,7 @@ def generate(root: Path, users: int, events: int) -> None:
     manifest = {
         "users": users,
         "events": events,
+        "columns": list(card_events.schema),
         "per_day": {str(r["day"]): r["count"] for r in per_day},
     }
     (root / "manifest.json").write_text(json.dumps(manifest, sort_keys=True))
@@ -221,7 +226,8 @@ def ensure_data(root: Path, users: int, events: int, env: dict[str, str]) -> Non
     manifest = root / "manifest.json"
     if manifest.exists():
         known = json.loads(manifest.read_text())
-        if (known["users"], known["events"]) == (users, events):
+        wanted = (users, events, list(card_events.schema))
+        if (known["users"], known["events"], known.get("columns")) == wanted:
             return
     print(f"generating {events:,} events of {users:,} users under {root}", flush=True)
     command = [sys.executable, __file__, "--worker", "generate", "--root", str(root)]

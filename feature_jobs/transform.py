@@ -148,7 +148,8 @@ def _partials(view: FeatureView, feature: Feature, index: int) -> list[Column]:
     value = F.when(kept, _feature_input(view, feature))
     name = _partial_name(index)
     if feature.function == "count":
-        return [F.count(F.when(kept, F.lit(1))).alias(name)]
+        # COUNT(input): the rows kept whose input is not null (a bare count's is 1).
+        return [F.count(value).alias(name)]
     if feature.function == "count_distinct":
         # collect_set, like count_distinct, holds -0.0 as 0.0 and every NaN as one NaN,
         # so the union of a window's sets (array_distinct) counts what count_distinct does.

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from feature_jobs.definitions.types import (
     RESERVED_COLUMNS,
+    SPARK_TYPES,
     check_name,
     check_type,
     parse_duration,
@@ -20,6 +21,27 @@ AGGREGATIONS: tuple[str, ...] = ("count", "sum", "avg", "min", "max", "count_dis
 
 #: Aggregations whose empty window is a number (0), not an absence.
 COUNT_LIKE = frozenset({"count", "count_distinct"})
+
+#: The input types each aggregation accepts (every input type is declared: a source or
+#: derived column's, or an expression's ``dtype``). Every logical type is hashable and
+#: ordered in Spark, so only the arithmetic aggregations refuse some: Spark SQL's sum of
+#: a string or a timestamp would cast it implicitly, and of a boolean fails at run time.
+ACCEPTED_INPUT_TYPES: dict[str, tuple[str, ...]] = {
+    "count": tuple(SPARK_TYPES),
+    "count_distinct": tuple(SPARK_TYPES),
+    "last": tuple(SPARK_TYPES),
+    "min": tuple(SPARK_TYPES),
+    "max": tuple(SPARK_TYPES),
+    "sum": ("long", "double"),
+    "avg": ("long", "double"),
+}
+
+#: How to turn a non-numeric input into a number, for the refusal's fix.
+_AS_NUMBER = {
+    "string": ("CAST({} AS DOUBLE)", "double"),
+    "boolean": ("CAST({} AS LONG)", "long"),
+    "timestamp": ("unix_seconds({})", "long"),
+}
 
 #: The longest window a feature may declare; longer ones belong in a batch job of their own.
 MAX_WINDOW = timedelta(days=366)
@@ -47,7 +69,10 @@ class Feature:
     Args:
         name: feature name, unique within its view.
         function: count, sum, avg, min, max, count_distinct or last (value of the
-            latest event in the window; ties broken by the dedup key).
+            latest event in the window; ties broken by the dedup key). ``count`` without
+            an input counts the rows in the window; with ``column=`` or ``expression=``
+            it counts the rows whose value is not null, as SQL's ``COUNT(column)``.
+            sum and avg need a long or double input; the others take any type.
         window: "1d", "7d", "6h"... or a timedelta.
         column: source or derived column to aggregate (``count`` needs none).
         expression: a row-level Spark SQL expression to aggregate instead of a column;
@@ -102,6 +127,27 @@ class Feature:
         """The window as a timedelta (normalized in ``__post_init__``)."""
         assert isinstance(self.window, timedelta)  # normalized in __post_init__
         return self.window
+
+    @property
+    def input_named(self) -> bool:
+        """True when the feature aggregates a column or an expression (not bare rows)."""
+        return self.column is not None or self.expression is not None
+
+    def check_input_type(self, input_type: str | None, where: str) -> None:
+        """Raise when the function cannot aggregate an input of ``input_type``."""
+        if input_type is None or input_type in ACCEPTED_INPUT_TYPES[self.function]:
+            return
+        accepted = " or ".join(ACCEPTED_INPUT_TYPES[self.function])
+        if self.column is not None:
+            what, text = f"column {self.column!r}", self.column
+        else:
+            what, text = f"expression {self.expression!r}", f"({self.expression})"
+        template, as_type = _AS_NUMBER[input_type]
+        raise DefinitionError(
+            f"{where}: feature {self.name}: {self.function} of {what} of type {input_type} "
+            f"is not defined ({self.function} needs {accepted}); aggregate a numeric column, "
+            f"or expression={template.format(text)!r} with dtype={as_type!r}"
+        )
 
     def output_type(self, input_type: str | None) -> str:
         """The logical type of the aggregated value, given the aggregated input's type."""

@@ -112,6 +112,7 @@ class FeatureView:
                     f"{where}: feature {feature.name}: unknown column {feature.column!r}; "
                     f"known: {', '.join(columns)}"
                 )
+            feature.check_input_type(self.input_type(feature.name), where)
             feature.check_default(self.output_type(feature.name), where)
             if self.cadence == "daily" and feature.window_delta % timedelta(days=1):
                 raise DefinitionError(
@@ -209,6 +210,9 @@ class FeatureView:
                     f.filter,
                     repr(f.default),
                     f.dtype,
+                    # A count of an input counts its non-null values (it counted rows
+                    # before): such views get a new version, the others keep theirs.
+                    *(("non_null",) if f.function == "count" and f.input_named else ()),
                 )
                 for f in self.features
             ],

@@ -24,8 +24,11 @@ class Source:
         format: "parquet", "delta" or "csv" when ``path`` is used.
         timestamp_column: the event time; a UTC timestamp column.
         ingestion_timestamp_column: when the row arrived; the newest delivery of a
-            duplicated record wins. Optional.
-        dedup_key: columns identifying a record; rows sharing them are one record.
+            duplicated record wins. Required with ``dedup_key``.
+        dedup_key: columns identifying a record; rows sharing them are one record, and
+            the one with the latest ``ingestion_timestamp_column`` is kept (ties: the
+            latest event time; deliveries equal in both are taken to be copies).
+            ``last`` also breaks ties on event time by this key.
         filter: a row-level Spark SQL predicate applied before any feature sees the rows.
         naive_timestamps: what to do with timestamps without a time zone: "reject"
             (default; fail with a clear error) or "utc" (declare they are UTC wall time).
@@ -69,6 +72,14 @@ class Source:
             )
         for column in self.dedup_key:
             self._require_column(column, "dedup_key", None)
+        if self.dedup_key and self.ingestion_timestamp_column is None:
+            # Without a delivery time, which copy of a record wins would be up to Spark's
+            # row order: a re-run could compute other values from the same input.
+            raise DefinitionError(
+                f"{where}: dedup_key {list(self.dedup_key)} needs ingestion_timestamp_column "
+                "to say which delivery of a record wins; name the column holding when each "
+                "row arrived, or drop dedup_key if every record arrives once"
+            )
 
     def _require_column(self, column: str, field_name: str, dtype: str | None) -> None:
         if column not in self.schema:

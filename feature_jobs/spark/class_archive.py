@@ -96,8 +96,10 @@ def run_workload() -> None:
             "account_id": "long",
             "amount": "double",
             "event_ts": "timestamp",
+            "ingested_ts": "timestamp",
         },
         timestamp_column="event_ts",
+        ingestion_timestamp_column="ingested_ts",
         dedup_key=["payment_id"],
     )
     view = FeatureView(

@@ -118,6 +118,77 @@ def test_invalid_definitions_name_the_view_and_field(build, message: str) -> Non
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("feature", "message"),
+    [
+        (
+            Feature(name="x", function="sum", column="country", window="1d"),
+            "feature view user_stats: feature x: sum of column 'country' of type string is "
+            "not defined (sum needs long or double); aggregate a numeric column, or "
+            "expression='CAST(country AS DOUBLE)' with dtype='double'",
+        ),
+        (
+            Feature(name="x", function="avg", column="event_ts", window="1d"),
+            "feature view user_stats: feature x: avg of column 'event_ts' of type timestamp "
+            "is not defined (avg needs long or double); aggregate a numeric column, or "
+            "expression='unix_seconds(event_ts)' with dtype='long'",
+        ),
+        (
+            Feature(name="x", function="sum", column="is_big", window="1d"),
+            "feature view user_stats: feature x: sum of column 'is_big' of type boolean is "
+            "not defined (sum needs long or double); aggregate a numeric column, or "
+            "expression='CAST(is_big AS LONG)' with dtype='long'",
+        ),
+        (
+            Feature(
+                name="x", function="avg", expression="upper(country)", dtype="string", window="1d"
+            ),
+            "feature view user_stats: feature x: avg of expression 'upper(country)' of type "
+            "string is not defined (avg needs long or double); aggregate a numeric column, or "
+            "expression='CAST((upper(country)) AS DOUBLE)' with dtype='double'",
+        ),
+    ],
+)
+def test_a_function_that_does_not_fit_its_input_type_is_refused_at_load(
+    feature: Feature, message: str
+) -> None:
+    big = DerivedColumn(name="is_big", expression="amount > 100", dtype="boolean")
+    with pytest.raises(DefinitionError) as caught:
+        user_view(derived_columns=[big], features=[feature])
+    assert str(caught.value) == message
+
+
+def test_the_type_is_checked_before_the_default() -> None:
+    # sum of a string would be a string: the default 0.0 is not the mistake to report.
+    with pytest.raises(DefinitionError, match=r"sum of column 'country' of type string"):
+        user_view(
+            features=[Feature(name="x", function="sum", column="country", window="1d", default=0.0)]
+        )
+
+
+def test_dedup_key_without_an_ingestion_time_is_refused() -> None:
+    with pytest.raises(DefinitionError) as caught:
+        tx_source(ingestion_timestamp_column=None)
+    assert str(caught.value) == (
+        "source tx: dedup_key ['tx_id'] needs ingestion_timestamp_column to say which "
+        "delivery of a record wins; name the column holding when each row arrived, or "
+        "drop dedup_key if every record arrives once"
+    )
+    assert tx_source(ingestion_timestamp_column=None, dedup_key=[]).dedup_key == ()
+
+
+def test_a_count_of_an_input_is_a_new_version_and_a_bare_count_keeps_its_own() -> None:
+    bare = user_view(features=[Feature(name="x", function="count", window="1d")])
+    of_column = user_view(
+        features=[Feature(name="x", function="count", column="country", window="1d")]
+    )
+    # Before counts of a column counted non-null values, the fingerprint of a feature
+    # was these eight fields; a bare count's still is, so its version did not move.
+    assert len(bare._value_fingerprint()["features"][0]) == 8
+    assert of_column._value_fingerprint()["features"][0][8:] == ("non_null",)
+    assert of_column.version != bare.version
+
+
 def test_feature_service_must_reference_existing_features() -> None:
     service = FeatureService(name="svc", features=["user_stats:count_1d", "user_stats:nope"])
     with pytest.raises(DefinitionError, match=r"feature service svc: .*has no feature 'nope'"):

@@ -56,7 +56,7 @@ def _aggregate(view: FeatureView, feature: Feature) -> Column:
     out_type = SPARK_TYPES[view.output_type(feature.name)]
     selected = F.when(in_window, value)
     if feature.function == "count":
-        result = F.count(F.when(in_window, F.lit(1)))
+        result = F.count(selected)  # the non-null inputs (a bare count's is 1)
     elif feature.function == "count_distinct":
         result = F.count_distinct(selected)
     elif feature.function == "sum":

@@ -37,8 +37,15 @@ VIEW = FeatureView(
     source=Source(
         name="tx",
         path="raw/tx",
-        schema={"tx_id": "string", "user_id": "long", "amount": "double", "event_ts": "timestamp"},
+        schema={
+            "tx_id": "string",
+            "user_id": "long",
+            "amount": "double",
+            "event_ts": "timestamp",
+            "ingested_ts": "timestamp",
+        },
         timestamp_column="event_ts",
+        ingestion_timestamp_column="ingested_ts",
         dedup_key=["tx_id"],
     ),
     owner="tests",

@@ -21,8 +21,10 @@ orders = Source(
         "amount": "double",
         "country": "string",
         "event_ts": "timestamp",
+        "ingested_ts": "timestamp",
     },
     timestamp_column="event_ts",
+    ingestion_timestamp_column="ingested_ts",
     dedup_key=["order_id"],
 )
 

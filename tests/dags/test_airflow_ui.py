@@ -30,8 +30,9 @@ from feature_jobs.demo import generate
 from feature_jobs.materialize import materialize_range
 from feature_jobs.settings import Settings
 from tests.dags.harness import ROOT, airflow_env
+from tests.support.browser import chromium as _chromium
+from tests.support.browser import needs_chromium
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 ARTIFACTS = ROOT / "test-artifacts"
 PASSWORD = "skewless-ui-test"
 END = date(2026, 3, 20)
@@ -39,11 +40,7 @@ END = date(2026, 3, 20)
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.browser,
-    pytest.mark.skipif(
-        not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
-        reason="needs Debian's chromium and chromium-driver (apt-get install -y chromium "
-        "chromium-driver; .ci/run installs them)",
-    ),
+    needs_chromium,
 ]
 
 
@@ -146,22 +143,6 @@ def _backfill_form_renders(driver: Any, url: str) -> None:
     picked = {e.get_attribute("value") for e in driver.find_elements(By.NAME, "element_views")}
     assert picked == set(load_registry("features").views)
     driver.save_screenshot(str(ARTIFACTS / "airflow_backfill_form.png"))
-
-
-def _chromium() -> Any:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--no-first-run",
-        "--disable-sync", "--window-size=1400,1000",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    ARTIFACTS.mkdir(exist_ok=True)
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 
 def _choose(driver: Any, name: str, value: str) -> None:

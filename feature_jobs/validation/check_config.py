@@ -12,19 +12,24 @@ check runs with the default below. A check is disabled with ``False`` (or
 * ``min_rows`` (int, ``mean_shift_pct`` and ``psi`` only; default 100): the check is
   skipped when either snapshot has fewer rows - a mean or deciles of a few dozen
   entities move by chance, and a warning on every small snapshot teaches people to
-  ignore warnings.
+  ignore warnings;
+* ``min_shift`` (number >= 0, ``mean_shift_pct`` only): the noise floor: the mean must
+  also move by more than this, in the feature's own units. Default 1 for whole-number
+  features (counts: a mean of 0.37 payments per user becoming 0.79 is +114 % but less
+  than one payment each) and 0 for the others; set it for every column of the check.
 
 =====================  =========================================  =========  ========
 key                    fails when                                 default    blocking
 =====================  =========================================  =========  ========
 ``row_count_drop_pct`` rows fell by more than ``threshold`` % from   50         yes
-                       the previous validated snapshot
+                       the baseline's (mean) row count
 ``null_rate_jump``     a feature's null fraction rose by more than   0.2        yes
                        ``threshold`` (absolute, 0..1)
 ``mean_shift_pct``     a numeric feature's mean moved by more than   50         no
-                       ``threshold`` % of the previous mean
+                       ``threshold`` % of the baseline mean (and
+                       by more than ``min_shift``)
 ``psi``                a numeric feature's population stability      0.25       no
-                       index against the previous snapshot exceeds
+                       index against the baseline exceeds
                        ``threshold`` (0.1 moderate, 0.25 major shift)
 =====================  =========================================  =========  ========
 
@@ -36,9 +41,14 @@ Example::
         "mean_shift_pct": False,
     })
 
-The previous snapshot is the latest earlier snapshot of the same view and definition
-version that passed the gate (its profile is in ``_skewless/profiles``); with none, the
-batch checks are skipped for that snapshot.
+The baseline pools the snapshots of the same view and definition version that passed the
+gate with full windows, over the week (``profile.BASELINE_SPAN``) ending with the latest
+of them (their profiles are in ``_skewless/profiles``): a day is compared with an
+ordinary week, not with the day before, so the weekly cycle does not read as drift. The
+checks are skipped, and the verdict says why, when the snapshot is warming up (its
+longest window starts before the source's first event, see ``warmup``), when there is no
+baseline, and, for features whose window is shorter than a week, until the baseline
+covers a whole week.
 """
 
 from __future__ import annotations
@@ -60,7 +70,9 @@ DRIFT_CHECKS = frozenset({"null_rate_jump", "mean_shift_pct", "psi"})
 #: Checks comparing distributions, which need a population on both sides.
 DISTRIBUTION_CHECKS = frozenset({"mean_shift_pct", "psi"})
 DEFAULT_MIN_ROWS = 100
-_SETTING_KEYS = frozenset({"threshold", "blocking", "columns", "enabled", "min_rows"})
+#: ``min_shift`` of whole-number features when the view does not set it: one unit.
+DEFAULT_MIN_SHIFT = 1.0
+_SETTING_KEYS = frozenset({"threshold", "blocking", "columns", "enabled", "min_rows", "min_shift"})
 
 
 @dataclass(frozen=True)
@@ -72,6 +84,7 @@ class CheckSetting:
     blocking: bool
     columns: tuple[str, ...] | None = None
     min_rows: int = 0  # skipped when either snapshot has fewer rows
+    min_shift: float | None = None  # mean_shift_pct: None is the default by feature type
 
     def applies_to(self, column: str) -> bool:
         """Whether the check looks at ``column``."""
@@ -102,7 +115,7 @@ def batch_settings(view: FeatureView) -> dict[str, CheckSetting]:
         if extra:
             raise DefinitionError(
                 f"{where}[{name!r}]: unknown setting {extra[0]!r}; use threshold, blocking, "
-                "columns, min_rows or enabled"
+                "columns, min_rows, min_shift or enabled"
             )
         if value.get("enabled", True) is False:
             continue
@@ -132,5 +145,18 @@ def batch_settings(view: FeatureView) -> dict[str, CheckSetting]:
             raise DefinitionError(
                 f"{where}[{name!r}]: min_rows {min_rows!r} must be a whole number >= 0"
             )
-        settings[name] = CheckSetting(name, float(limit), block, columns, min_rows)
+        min_shift = value.get("min_shift")
+        if min_shift is not None and name != "mean_shift_pct":
+            raise DefinitionError(f"{where}[{name!r}]: min_shift applies only to mean_shift_pct")
+        if min_shift is not None and (
+            not isinstance(min_shift, (int, float)) or isinstance(min_shift, bool) or min_shift < 0
+        ):
+            raise DefinitionError(
+                f"{where}[{name!r}]: min_shift {min_shift!r} must be a number >= 0 (the "
+                "smallest move of the mean, in the feature's units, that counts)"
+            )
+        settings[name] = CheckSetting(
+            name, float(limit), block, columns, min_rows,
+            None if min_shift is None else float(min_shift),
+        )  # fmt: skip
     return settings

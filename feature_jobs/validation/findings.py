@@ -65,7 +65,7 @@ class Finding:
         if self.kind == "batch" and self.observed is not None:
             detail = f"{self.observed:.4g} vs limit {self.threshold:g}"
             if self.baseline is not None:
-                detail += f", previous {self.baseline:.4g}"
+                detail += f", baseline {self.baseline:.4g}"
         return AlertCheck(
             check=self.check,
             column=self.column,
@@ -77,6 +77,26 @@ class Finding:
     def with_rows(self, failing_rows: int | None, sample: tuple[str, ...]) -> Finding:
         """The same finding with its exact count and sample of rows."""
         return replace(self, failing_rows=failing_rows, sample=sample)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A batch check that did not compare a snapshot, and why (warm-up, no baseline...).
+
+    Attributes:
+        check: the check's name (``psi``, ``mean_shift_pct``...).
+        column: the feature concerned; None for the whole snapshot.
+        reason: one human sentence.
+    """
+
+    check: str
+    column: str | None
+    reason: str
+
+    @property
+    def name(self) -> str:
+        """``check[column]`` (or just ``check`` for the whole snapshot)."""
+        return f"{self.check}[{self.column}]" if self.column else self.check
 
 
 def pandera_errors(validated: Any) -> Mapping[str, Mapping[str, list[dict[str, Any]]]]:

@@ -11,8 +11,11 @@ It judges every snapshot of a run (one date, or a backfill range) in one pass:
    meanwhile.
 4. Pandera validates each snapshot with its counts (types, presence, order, every rule)
    and we read its error report (``df.pandera.errors``): the PySpark backend never raises.
-5. Batch checks compare each snapshot's profile with its baseline: the previous snapshot
-   that passed, inside the range or stored before it (row count, null rate, mean, PSI).
+5. Batch checks compare each snapshot's profile with its baseline: the week of snapshots
+   that passed with full windows before it, inside the range or stored (row count, null
+   rate, mean, PSI). A snapshot whose windows are still filling (its longest window
+   starts before the source's first event, :mod:`.warmup`) skips them, says so, and is
+   no baseline.
 6. The caller's ``commit`` writes the passing snapshots (one Delta commit). Only then are
    the profiles (``passed`` ones are the next baselines), the reports and the rows of the
    refused snapshots recorded, and alerts sent: no bookkeeping describes a snapshot that
@@ -28,7 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final, Literal
 
 from feature_jobs.definitions import FeatureView
 from feature_jobs.errors import ValidationFailed
@@ -38,17 +41,27 @@ from feature_jobs.timeutil import logical_date, require_utc, utc_now
 from feature_jobs.validation import batch
 from feature_jobs.validation.check_config import batch_settings
 from feature_jobs.validation.contract import NUMERIC, Contract, view_contract
-from feature_jobs.validation.findings import Finding, from_pandera_errors, pandera_errors
+from feature_jobs.validation.findings import (
+    Finding,
+    Skipped,
+    from_pandera_errors,
+    pandera_errors,
+)
 from feature_jobs.validation.guard import validation_required
-from feature_jobs.validation.profile import read_baselines
+from feature_jobs.validation.profile import BaselineChain, read_baselines
 from feature_jobs.validation.rules import Rule
 from feature_jobs.validation.scan import RangeScan, Scan, scan, scan_snapshots
 from feature_jobs.validation.verdicts import Verdict, alert, alert_unvalidated, record
+from feature_jobs.validation.warmup import find_source_start, warm_up_reason, window_is_full
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger("skewless.validation")
+
+#: ``source_start`` of :func:`gate_snapshots`: find the source's first event in its data.
+FROM_SOURCE: Final = "from source"
+SourceStart = datetime | Literal["from source"] | None
 
 
 @dataclass(frozen=True)
@@ -85,7 +98,8 @@ class GateResult:
         rows: rows in the batch.
         gate_id: id of this gate run in the profile and quarantine tables.
         findings: the warning findings, with their metrics.
-        psi: population stability index per numeric feature (vs the previous snapshot).
+        skipped: the batch checks that did not compare this batch, with the reason.
+        psi: population stability index per numeric feature (vs the baseline).
         seconds: time the gate took.
         timings: seconds per phase (scan, waiting for the baseline, Pandera, commit, record).
         committed: what the gate's ``commit`` returned (None without one).
@@ -97,6 +111,7 @@ class GateResult:
     rows: int | None = None
     gate_id: str | None = None
     findings: tuple[Finding, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
     psi: Mapping[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     timings: Mapping[str, float] = field(default_factory=dict)
@@ -115,10 +130,13 @@ def gate_snapshots(
     now: datetime | None = None,
     schemas_package: str = "schemas",
     commit: Callable[[Sequence[datetime]], object] | None = None,
+    source_start: SourceStart = FROM_SOURCE,
 ) -> RangeResult:
     """Judge the snapshots at ``times`` (rows of all of them in ``snapshots``), commit the
     passing ones through ``commit``, quarantine and alert the others.
 
+    ``source_start`` is the time before which the view's source holds no event (None:
+    events precede every window); by default it is found in the source's data.
     Returns the verdicts; a refused snapshot does not raise here (the others commit), the
     caller reports it.
 
@@ -130,6 +148,7 @@ def gate_snapshots(
     return _gate(
         spark, settings, view, snapshots, ordered, run_id, allow_unvalidated=allow_unvalidated,
         now=now, schemas_package=schemas_package, commit=commit, one_batch=False,
+        source_start=source_start,
     )  # fmt: skip
 
 
@@ -145,11 +164,14 @@ def enforce_gate(
     now: datetime | None = None,
     schemas_package: str = "schemas",
     commit: Callable[[], object] | None = None,
+    source_start: SourceStart = None,
 ) -> GateResult:
     """Validate ``snapshot``, every row of it, as the snapshot at ``feature_ts``.
 
     On failure quarantine it, alert, and raise ValidationFailed; ``commit`` writes the
     batch once it passed (the profile and warnings are recorded only after it returns).
+    ``source_start``: as for :func:`gate_snapshots`, but None (every window full) unless
+    given, since the batch is handed over rather than computed from the source here.
 
     Raises:
         ValidationFailed: a blocking check failed; the line names the view, date, checks
@@ -165,7 +187,7 @@ def enforce_gate(
     result = _gate(
         spark, settings, view, snapshot, [feature_ts], run_id,
         allow_unvalidated=allow_unvalidated, now=now, schemas_package=schemas_package,
-        commit=commit_one, one_batch=True,
+        commit=commit_one, one_batch=True, source_start=source_start,
     )  # fmt: skip
     if not result.validated:
         return GateResult(passed=True, warnings=("validation switched off",), validated=False,
@@ -175,7 +197,8 @@ def enforce_gate(
         raise ValidationFailed(verdict.failure_line(view.name))
     return GateResult(
         passed=True, warnings=tuple(f.label for f in verdict.findings), rows=verdict.scan.rows,
-        gate_id=verdict.key.gate_id, findings=verdict.findings, psi=verdict.psi,
+        gate_id=verdict.key.gate_id, findings=verdict.findings, skipped=verdict.skipped,
+        psi=verdict.psi,
         seconds=time.monotonic() - started, timings=result.timings, committed=result.committed,
     )  # fmt: skip
 
@@ -193,6 +216,7 @@ def _gate(
     schemas_package: str,
     commit: Callable[[Sequence[datetime]], object] | None,
     one_batch: bool,
+    source_start: SourceStart,
 ) -> RangeResult:
     now = require_utc(now or utc_now(), "now")
     days = sorted({logical_date(ts) for ts in times})
@@ -221,17 +245,26 @@ def _gate(
         if f.name in frame.columns and f.name not in mistyped
     }
     rules = template.runnable(frame.schema)
-    # The stored baselines (a small Delta read) are fetched while the pass runs: Spark
-    # takes jobs from several threads, and the two do not depend on each other.
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    # The stored baselines (a small Delta read) and the source's first event are fetched
+    # while the pass runs: Spark takes jobs from several threads, and they do not depend on
+    # each other.
+    with ThreadPoolExecutor(max_workers=2) as pool:
         pending = pool.submit(read_baselines, spark, settings, view.name, view.version, times)
+        start = (
+            pool.submit(find_source_start, spark, settings, view, times)
+            if source_start == FROM_SOURCE
+            else None
+        )
         if one_batch:
             scanned = RangeScan(by_time={times[0]: scan(frame, rules, profiled)}, stray_rows=0)
         else:
             scanned = scan_snapshots(frame, rules, profiled, times)
         clock.lap("scan")
-        chain = pending.result()
+        stored = pending.result()
+        first_event = start.result() if start is not None else source_start
         clock.lap("baseline_wait")
+    assert not isinstance(first_event, str)
+    chain = BaselineChain(stored, lambda ts: window_is_full(ts, view.longest_window, first_event))
     if scanned.stray_rows:
         raise ValidationFailed(
             f"feature view {view.name} {span}: {scanned.stray_rows} rows have a feature_ts "
@@ -239,6 +272,7 @@ def _gate(
             "defect of the engine: please report it)"
         )
     checks = batch_settings(view)
+    shape = batch.ViewShape.of(view)
     verdicts: list[Verdict] = []
     frame_of: dict[BatchKey, DataFrame] = {}
     for ts in times:
@@ -246,13 +280,20 @@ def _gate(
         one = frame if one_batch else frame.where(frame["feature_ts"] == ts)
         counted = _counts_for(contract, rules, scanned.by_time[ts], frame)
         findings = _row_findings(contract, counted, one)
-        baseline = chain.before(ts)
-        psi = batch.psi_by_column(counted, baseline)
-        findings += batch.evaluate(checks, counted, baseline, psi)
+        warming_up = warm_up_reason(view, ts, first_event)
+        if warming_up:
+            psi: dict[str, float] = {}
+            skipped = [Skipped(name, None, warming_up) for name in checks]
+        else:
+            baseline = chain.before(ts)
+            psi = batch.psi_by_column(counted, baseline, shape)
+            compared, skipped = batch.evaluate(checks, counted, baseline, psi, shape)
+            findings += compared
         key = BatchKey(uuid.uuid4().hex[:12], run_id, view.name, logical_date(ts), ts,
                        view.version)  # fmt: skip
         verdict = Verdict(key, counted, tuple(findings), psi,
-                          {rule.key: rule for rule in contract.rules})  # fmt: skip
+                          {rule.key: rule for rule in contract.rules},
+                          skipped=tuple(skipped))  # fmt: skip
         if verdict.passed:
             chain.passed(ts, counted)
         verdicts.append(verdict)
@@ -270,6 +311,7 @@ def _gate(
     log.info("feature view %s %s: validated %d snapshot(s) with %d rules each, %d refused, "
              "%d with warnings", view.name, span, len(times), len(template.rules),
              len(recorded) - len(passing), warned)  # fmt: skip
+    _log_skipped(view, recorded)
     return RangeResult(verdicts=tuple(recorded), committed=committed, timings=clock.laps)
 
 
@@ -298,6 +340,17 @@ def _row_findings(contract: Contract, counted: Scan, one: DataFrame) -> list[Fin
         pandera_errors(validated), schema_name=contract.name, rules=rules,
         counts=counted.violations, total_rows=counted.rows,
     )  # fmt: skip
+
+
+def _log_skipped(view: FeatureView, verdicts: Sequence[Verdict]) -> None:
+    """One line per reason for the batch checks skipped, naming the dates it applied to."""
+    dates: dict[str, list[str]] = {}
+    for verdict in verdicts:
+        for reason in dict.fromkeys(s.reason for s in verdict.skipped):
+            dates.setdefault(reason, []).append(str(verdict.key.snapshot_date))
+    for reason, days in dates.items():
+        shown = days[0] + (f"..{days[-1]} ({len(days)} snapshots)" if len(days) > 1 else "")
+        log.info("feature view %s %s: batch checks skipped: %s", view.name, shown, reason)
 
 
 class _Clock:

@@ -20,7 +20,7 @@ from feature_jobs.offline import append_profiles
 from feature_jobs.offline.quarantine import BatchKey, report_location
 from feature_jobs.settings import Settings
 from feature_jobs.timeutil import utc_now
-from feature_jobs.validation.findings import Finding
+from feature_jobs.validation.findings import Finding, Skipped
 from feature_jobs.validation.profile import ProfileKey, profile_rows
 from feature_jobs.validation.quarantine import with_samples, write_reports, write_rows
 from feature_jobs.validation.rules import Rule
@@ -44,6 +44,8 @@ class Verdict:
         psi: population stability index per numeric feature against its baseline.
         rules: the snapshot's rules by key, to name the rows a finding is about.
         location: where its report is (set once recorded; None without findings).
+        skipped: the batch checks that did not compare this snapshot, with the reason
+            (warming up, no baseline yet...).
     """
 
     key: BatchKey
@@ -52,6 +54,7 @@ class Verdict:
     psi: Mapping[str, float]
     rules: Mapping[str, Rule]
     location: str | None = None
+    skipped: tuple[Skipped, ...] = ()
 
     @property
     def passed(self) -> bool:

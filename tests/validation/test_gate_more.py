@@ -50,7 +50,7 @@ def test_drift_warns_and_publishes(
 
     assert result.passed
     assert set(result.warnings) == {
-        "mean_shift_pct[amount_avg_30d]: 900 vs limit 50, previous 27.32",
+        "mean_shift_pct[amount_avg_30d]: 900 vs limit 50, baseline 27.32",
         f"psi[amount_avg_30d]: {result.psi['amount_avg_30d']:.4g} vs limit 0.25",
     }
     assert result.psi["amount_avg_30d"] > 5

@@ -103,7 +103,7 @@ def view_page(card: ViewCard, started: float) -> str:
             bar_chart("Rows per snapshot", catalog_series.row_bars(runs)),
             line_chart("Null rate per feature", catalog_series.null_rates(view, runs),
                        flagged=quarantined, fmt=percent),
-            line_chart("Drift: PSI against the previous passed snapshot",
+            line_chart("Drift: PSI as the gate recorded it",
                        catalog_series.psi(view, runs), flagged=quarantined, threshold=psi_limit),
             line_chart("Drift: mean shift % against the previous passed snapshot",
                        catalog_series.mean_shift_pct(view, runs), flagged=quarantined,

@@ -1,9 +1,11 @@
 """The catalog's charts as numbers: row counts, null rates and drift over a view's snapshots.
 
 Every series comes from the gate's own record of each snapshot (its latest run), so the
-catalog shows what the gate judged, quarantined snapshots included. The mean shift is
-recomputed the way the gate's ``mean_shift_pct`` check computes it: against the previous
-snapshot of the same definition version that passed, within the baseline lookback.
+catalog shows what the gate judged, quarantined snapshots included. PSI is the value the
+gate recorded (none while a snapshot had no baseline to compare with). The mean shift is
+day over day: each snapshot's mean against the previous snapshot of the same definition
+version that passed (the gate's own check compares with its pooled baseline; its
+findings are listed under the charts).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from feature_jobs.definitions import FeatureView
 from feature_jobs.offline.catalog_reads import GateRun
 from feature_jobs.serving.svg_charts import Bar, Series
 from feature_jobs.validation.contract import NUMERIC
-from feature_jobs.validation.profile import BASELINE_LOOKBACK
 
 
 def numeric_features(view: FeatureView) -> list[str]:
@@ -51,7 +52,7 @@ def psi(view: FeatureView, runs: Sequence[GateRun]) -> list[Series]:
 
 
 def mean_shift_pct(view: FeatureView, runs: Sequence[GateRun]) -> list[Series]:
-    """How far each numeric feature's mean moved, in % of its baseline's mean."""
+    """How far each numeric feature's mean moved, in % of the previous passed snapshot's."""
     series = []
     for name in numeric_features(view):
         points: list[tuple[datetime, float | None]] = []
@@ -59,7 +60,7 @@ def mean_shift_pct(view: FeatureView, runs: Sequence[GateRun]) -> list[Series]:
             stats = run.columns.get(name)
             if stats is None:
                 continue
-            before = _baseline(runs[:index], run)
+            before = _previous_passed(runs[:index], run)
             then = before.columns.get(name) if before is not None else None
             moved = None
             if stats.mean is not None and then is not None and then.mean is not None:
@@ -69,12 +70,9 @@ def mean_shift_pct(view: FeatureView, runs: Sequence[GateRun]) -> list[Series]:
     return series
 
 
-def _baseline(earlier: Sequence[GateRun], run: GateRun) -> GateRun | None:
-    """The gate's baseline of ``run``: the newest earlier passed run of its version."""
-    since = run.feature_ts - BASELINE_LOOKBACK
+def _previous_passed(earlier: Sequence[GateRun], run: GateRun) -> GateRun | None:
+    """The newest earlier run of ``run``'s definition version that passed."""
     for candidate in reversed(earlier):
-        if candidate.feature_ts < since:
-            return None
         if not candidate.quarantined and candidate.definition_version == run.definition_version:
             return candidate
     return None

@@ -1,9 +1,10 @@
 """Reading a spine and refusing a bad one before any work is done.
 
 A spine is a table of (entity keys, timestamp, anything else such as labels). Its
-timestamps must be instants: a Parquet/Delta ``TIMESTAMP`` (UTC-adjusted) or text with
-an explicit offset (``2024-03-01T12:00:00Z``, ``...+02:00``, converted to UTC). Naive
-values (``TIMESTAMP_NTZ``, text without an offset) are refused, never guessed.
+timestamps must be instants: a Parquet/Delta ``TIMESTAMP`` (UTC-adjusted) or RFC 3339
+text with an offset (``2024-03-01T12:00:00Z``, ``...t12:00:00.5z``, ``...+02:00``,
+converted to UTC; see :mod:`.spine_rows`). Naive values (``TIMESTAMP_NTZ``, text without
+an offset) are refused, never guessed. A refusal names the first offending row.
 """
 
 from __future__ import annotations
@@ -16,12 +17,18 @@ from typing import TYPE_CHECKING
 from feature_jobs.definitions.types import SPARK_TYPES
 from feature_jobs.errors import TrainingSetError
 from feature_jobs.training.hashing import fingerprint, hash_sum, qcol, schema_string
+from feature_jobs.training.spine_rows import (
+    OFFSET_PATTERN,
+    RFC3339_PATTERN,
+    FirstRow,
+    first_row_in_file,
+    problem_test,
+    raise_on_row_problems,
+)
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, Row, SparkSession
 
-#: A timestamp text carries an offset when it ends with Z or ±hh[:mm].
-OFFSET_PATTERN = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
 _INTEGRAL = ("tinyint", "smallint", "int", "bigint")
 
 
@@ -124,22 +131,29 @@ def check_spine_rows(source: SpineSource) -> Spine:
 
     raw, timestamp_column = source.raw, source.timestamp_column
     text = qcol(timestamp_column)
-    text_ts = _is_text(raw, timestamp_column)
     # Keys are checked after the cast to their declared type: a CSV value that is not a
     # number counts as null.
+    problems = {f"null:{k}": c.isNull() for k, c in _typed_keys(source.key_types).items()}
+    problems["null_ts"] = text.isNull()
+    if _is_text(raw, timestamp_column):
+        offset = F.trim(text).rlike(OFFSET_PATTERN)
+        problems["naive"] = text.isNotNull() & ~offset
+        problems["unparseable"] = offset & _parsed_timestamp(raw, timestamp_column).isNull()
     checks = [F.count(F.lit(1)).alias("rows"), hash_sum(raw.columns).alias("hash")]
-    checks += [
-        F.count_if(c.isNull()).alias(f"null:{k}") for k, c in _typed_keys(source.key_types).items()
-    ]
-    checks.append(F.count_if(text.isNull()).alias("null_ts"))
-    if text_ts:
-        has_offset = text.rlike(OFFSET_PATTERN)
-        parsed = _parsed_timestamp(raw, timestamp_column)
-        checks.append(F.count_if(text.isNotNull() & ~has_offset).alias("naive"))
-        checks.append(F.count_if(has_offset & parsed.isNull()).alias("unparseable"))
+    checks += [F.count_if(bad).alias(name) for name, bad in problems.items()]
+    # The least file name holding each problem: its first such row is the one named.
+    where = F.struct(F.col("_metadata.file_name"), F.col("_metadata.file_path").alias("path"))
+    checks += [F.min(F.when(bad, where)).alias(f"first:{name}") for name, bad in problems.items()]
     stats = raw.agg(*checks).first()
     assert stats is not None  # a global aggregate always yields one row
-    raise_on_row_problems(stats.asDict(), timestamp_column)
+    counts = {name: stats[name] for name in ("rows", *problems)}
+    if any(counts[name] for name in problems):
+        first = {
+            name: _first_row(source, name, stats[f"first:{name}"])
+            for name in problems
+            if stats[f"first:{name}"] is not None
+        }
+        raise_on_row_problems(counts, timestamp_column, first)
     rows = int(stats["rows"])
     return Spine(
         df=source.df,
@@ -152,6 +166,18 @@ def check_spine_rows(source: SpineSource) -> Spine:
     )
 
 
+def _first_row(source: SpineSource, problem: str, found: Row) -> FirstRow:
+    """The first offending row of the file Spark found the first problem in."""
+    if problem.startswith("null:"):
+        column = problem.split(":", 1)[1]
+        long_key = source.key_types[column] == "long"
+    else:
+        column, long_key = source.timestamp_column, False
+    csv_text = source.format == "csv"
+    check = problem_test(problem, long_key, csv_text)
+    return first_row_in_file(found["path"], column, check, csv_text)
+
+
 def _typed_keys(key_types: Mapping[str, str]) -> dict[str, Column]:
     return {k: qcol(k).cast(SPARK_TYPES[t]) for k, t in key_types.items()}
 
@@ -161,8 +187,16 @@ def _is_text(raw: DataFrame, timestamp_column: str) -> bool:
 
 
 def _parsed_timestamp(raw: DataFrame, timestamp_column: str) -> Column:
+    """The timestamp column as instants; a text must be RFC 3339 (others become null)."""
+    from pyspark.sql import functions as F
+
     text = qcol(timestamp_column)
-    return text.try_cast("timestamp") if _is_text(raw, timestamp_column) else text
+    if not _is_text(raw, timestamp_column):
+        return text
+    trimmed = F.trim(text)
+    # Spark's cast reads more than RFC 3339 (no seconds, nanoseconds cut off) and less
+    # (no lowercase t or z): the grammar decides, the cast only converts what passed it.
+    return F.when(trimmed.rlike(RFC3339_PATTERN), F.upper(trimmed).try_cast("timestamp"))
 
 
 def _read(
@@ -233,38 +267,6 @@ def check_column_types(types: Mapping[str, str], ts: str, key_types: Mapping[str
         problems.append(
             f"spine column {key!r} is {actual} but the entity declares it {logical}; "
             f"write it as {logical}"
-        )
-    if problems:
-        raise TrainingSetError("; ".join(problems))
-
-
-def raise_on_row_problems(stats: Mapping[str, object], ts: str) -> None:
-    """Refuse a spine from its row-check counts (``null:<key>``, ``null_ts``, ``naive``...).
-
-    Raises:
-        TrainingSetError: one line naming every problem.
-    """
-    problems = []
-    for name, value in stats.items():
-        if name.startswith("null:") and value:
-            key = name.split(":", 1)[1]
-            problems.append(
-                f"spine column {key!r} has {value} null or unparseable value(s); every row "
-                "needs its entity key"
-            )
-    if stats["null_ts"]:
-        problems.append(
-            f"spine column {ts!r} has {stats['null_ts']} null value(s); every row needs a timestamp"
-        )
-    if stats.get("naive"):
-        problems.append(
-            f"spine column {ts!r} has {stats['naive']} timestamp(s) without a time zone; "
-            "add the offset (e.g. 2024-03-01T12:00:00Z)"
-        )
-    if stats.get("unparseable"):
-        problems.append(
-            f"spine column {ts!r} has {stats['unparseable']} value(s) that are not ISO "
-            "timestamps; write them like 2024-03-01T12:00:00Z"
         )
     if problems:
         raise TrainingSetError("; ".join(problems))

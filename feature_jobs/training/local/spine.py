@@ -10,18 +10,20 @@ belongs to the Spark engine): CSV spines (Spark infers their types), text timest
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from feature_jobs.errors import LocalEngineRefused
 from feature_jobs.offline import delta_rs
 from feature_jobs.training.arrow_hash import spark_type_name, table_hash_total
 from feature_jobs.training.hashing import fingerprint
-from feature_jobs.training.spine import SpineFacts, check_column_types, raise_on_row_problems
+from feature_jobs.training.spine import SpineFacts, check_column_types
+from feature_jobs.training.spine_rows import FirstRow, raise_on_row_problems
 
 
 @dataclass(frozen=True)
@@ -71,14 +73,26 @@ def load_spine(
         LocalEngineRefused: a spine only the Spark engine reads faithfully.
     """
     files = spine_files(path, fmt)
-    raw = _read_parquet(files, path)
-    return check_spine(raw, path, fmt, timestamp_column, key_types)
+    tables = _read_tables(files, path)
+    raw = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    parts = [(os.path.basename(f), t.num_rows) for f, t in zip(files, tables, strict=True)]
+    return check_spine(raw, path, fmt, timestamp_column, key_types, parts)
 
 
 def check_spine(
-    raw: pa.Table, path: Path, fmt: str, timestamp_column: str, key_types: Mapping[str, str]
+    raw: pa.Table,
+    path: Path,
+    fmt: str,
+    timestamp_column: str,
+    key_types: Mapping[str, str],
+    parts: Sequence[tuple[str, int]] | None = None,
 ) -> LocalSpine:
-    """Check a spine already in memory (as its Parquet files read) and fingerprint it."""
+    """Check a spine already in memory (as its Parquet files read) and fingerprint it.
+
+    Args:
+        parts: the name and row count of each file ``raw`` was read from, in order, to
+            name an offending row as Spark does; by default one file, ``path`` itself.
+    """
     types = {}
     for field in raw.schema:
         try:
@@ -94,9 +108,16 @@ def check_spine(
             f"spine column {timestamp_column!r} holds text timestamps, which Spark's parser "
             "reads; store them as UTC timestamps to use the local engine, or use --engine spark"
         )
-    stats: dict[str, object] = {f"null:{key}": raw.column(key).null_count for key in key_types}
-    stats["null_ts"] = raw.column(timestamp_column).null_count
-    raise_on_row_problems(stats, timestamp_column)
+    checked = {f"null:{key}": key for key in key_types} | {"null_ts": timestamp_column}
+    stats: dict[str, object] = {name: raw.column(c).null_count for name, c in checked.items()}
+    if any(stats.values()):
+        files = parts if parts is not None else [(path.name, raw.num_rows)]
+        first = {
+            name: _first_null(raw.column(column), files)
+            for name, column in checked.items()
+            if stats[name]
+        }
+        raise_on_row_problems(stats, timestamp_column, first)
     schema = ",".join(f"{name}:{kind}" for name, kind in types.items())
     total = table_hash_total(raw, raw.column_names)
     facts = SpineFacts(
@@ -108,6 +129,20 @@ def check_spine(
         fingerprint=fingerprint(raw.num_rows, total, schema),
     )
     return LocalSpine(facts, _typed(raw, timestamp_column, key_types))
+
+
+def _first_null(column: pa.ChunkedArray, parts: Sequence[tuple[str, int]]) -> FirstRow:
+    """The null of least (file name, position), as Spark's check names it."""
+    found = []
+    start = 0
+    for name, rows in parts:
+        nulls = pc.is_null(column.slice(start, rows))
+        index = pc.index(nulls, True).as_py()
+        if index >= 0:
+            found.append((name, index))
+        start += rows
+    name, index = min(found)
+    return FirstRow(file=name, row=index + 1)
 
 
 def _typed(raw: pa.Table, ts: str, key_types: Mapping[str, str]) -> pa.Table:
@@ -130,6 +165,12 @@ def _utc_micros(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _read_parquet(files: list[str], path: Path) -> pa.Table:
+    tables = _read_tables(files, path)
+    return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+
+
+def _read_tables(files: list[str], path: Path) -> list[pa.Table]:
+    """Each file's rows; refused when there are none or their schemas differ."""
     tables = [_read_file(f) for f in files]
     if not tables:
         raise LocalEngineRefused(f"spine {path} holds no Parquet file; use --engine spark")
@@ -139,7 +180,7 @@ def _read_parquet(files: list[str], path: Path) -> pa.Table:
             f"the files of spine {path} differ in schema; Spark reads them by its own rules, "
             "use --engine spark"
         )
-    return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    return tables
 
 
 def _read_file(file: str) -> pa.Table:

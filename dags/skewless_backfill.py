@@ -33,6 +33,7 @@ Redis against Delta.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 
 from airflow.sdk import DAG, Param, TaskGroup, get_current_context, task
@@ -44,6 +45,7 @@ from feature_jobs.airflow_support.backfill import (
     step_dates,
 )
 from feature_jobs.airflow_support.callbacks import StepFailureNotifier, dag_run_failed
+from feature_jobs.airflow_support.catalog_link import catalog_doc_md
 from feature_jobs.airflow_support.daily import offline_asset
 from feature_jobs.airflow_support.spark_jobs import feature_job
 from feature_jobs.definitions import load_registry
@@ -57,7 +59,7 @@ view_names = [view.name for view in views]
 with DAG(
     dag_id="skewless_backfill",
     description="Recompute a date range of chosen feature views: one Spark job per view",
-    doc_md=__doc__,
+    doc_md=(__doc__ or "") + catalog_doc_md(os.environ),
     schedule=None,
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,

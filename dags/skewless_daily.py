@@ -12,8 +12,18 @@ before the Delta commit) → **sync** it to Redis → **check** Redis against De
   recomputes history; sync never replaces a newer live snapshot with an older one.
 * Each task is a Spark job submitted through the `spark_default` connection and runs the
   same `python -m feature_jobs` command a person would.
-* A freshness deadline alert fires when a day is not done `SKEWLESS_FRESHNESS_DEADLINE`
-  (default 6h) after it ended.
+* Freshness: `SKEWLESS_FRESHNESS_DEADLINE` (default 6h) after a day ended, if its run
+  has not finished, the views are checked in Redis; an alert names the views whose live
+  snapshot is older than that day's (and what they serve). A run whose day, or a newer
+  one, is live already never alerts.
+
+**Re-running a day: not with *Trigger* and a logical date.** A manual run with logical
+date X covers the day *before* X, but takes X's slot: Airflow allows one run per logical
+date, so the scheduled run of the day starting at X is then never created (nothing
+materializes that day). To re-run day D, clear its run (the run → *Clear*), or backfill
+it: `airflow backfill create --dag-id skewless_daily --from-date D --to-date D
+--reprocess-behavior completed` (or *Trigger → Backfill* in the UI). For weeks of
+history, use `skewless_backfill`.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ from datetime import UTC, datetime
 from airflow.sdk import DAG, CronDataIntervalTimetable, TaskGroup
 
 from feature_jobs.airflow_support.callbacks import StepFailureNotifier, dag_run_failed
+from feature_jobs.airflow_support.catalog_link import catalog_doc_md
 from feature_jobs.airflow_support.daily import freshness_deadline, offline_asset, step_args
 from feature_jobs.airflow_support.spark_jobs import feature_job
 from feature_jobs.definitions import load_registry
@@ -35,7 +46,7 @@ registry = load_registry(settings.features_module)
 with DAG(
     dag_id="skewless_daily",
     description="Materialize, sync and check every feature view for the day that ended",
-    doc_md=__doc__,
+    doc_md=(__doc__ or "") + catalog_doc_md(os.environ),
     schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,

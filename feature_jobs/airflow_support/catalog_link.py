@@ -40,3 +40,20 @@ def catalog_external_view(env: Mapping[str, str]) -> dict[str, Any]:
     it, so the catalog keeps its own address and the link works wherever it is served.
     """
     return {"name": CATALOG_LINK_NAME, "href": catalog_url(env), "destination": "nav"}
+
+
+def catalog_doc_md(env: Mapping[str, str]) -> str:
+    """The paragraph each DAG's doc ends with: where to see the features it computes.
+
+    Never raises: a wrong ``SKEWLESS_CATALOG_URL`` is named here (and refused by the
+    plugin) rather than breaking every DAG for a link.
+    """
+    try:
+        url = catalog_url(env)
+    except ConfigError as exc:
+        return f"\n**Feature catalog:** no link: {exc}\n"
+    return (
+        f"\n**Feature catalog:** [{url}]({url}) (every view's owner, freshness, what is live "
+        "online and its profiles over time; served by `python -m feature_jobs serve`, and "
+        f"linked as *{CATALOG_LINK_NAME}* in Airflow's navigation bar).\n"
+    )

@@ -14,11 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from feature_jobs.definitions import Registry
 from feature_jobs.errors import TrainingSetError, UnsafeInputError
 from feature_jobs.settings import Settings
+from feature_jobs.timeutil import require_utc
 from feature_jobs.training.paths import TRAINING_SETS_FOLDER, check_output, checked_input
 from feature_jobs.training.request import MODES
 
@@ -60,6 +62,21 @@ class TrainingConf:
             "--engine",
             "spark",
         ]
+
+
+def run_output_name(conf: Mapping[str, object], run_after: datetime) -> object:
+    """The output name of a run: the form's, or ``<feature service>_<YYYYMMDD_HHMMSS>``.
+
+    An empty name means "a new one for this run", made from the feature service and the
+    run's time (UTC): a default in the form would name the same folder on every run and
+    the second run would be refused (an existing output is never overwritten). Anything
+    else is returned as given, for :func:`check_training_conf` to check.
+    """
+    name = conf.get("output_name")
+    if name is not None and not (isinstance(name, str) and not name.strip()):
+        return name
+    service = re.sub(r"[^a-z0-9_]", "_", str(conf.get("feature_service") or "training_set").lower())
+    return f"{service[:48]}_{require_utc(run_after, 'run_after'):%Y%m%d_%H%M%S}"
 
 
 def output_folder(settings: Settings, name: str) -> Path:

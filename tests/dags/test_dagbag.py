@@ -57,7 +57,7 @@ facts["daily"] = {
     },
 }
 facts["about"] = {
-    dag_id: {"description": dag.description, "tags": sorted(dag.tags), "doc": bool(dag.doc_md)}
+    dag_id: {"description": dag.description, "tags": sorted(dag.tags), "doc": dag.doc_md}
     for dag_id, dag in bag.dags.items()
 }
 
@@ -125,9 +125,11 @@ BACKFILL_CONFS = [
     {**_DATES, "end": "2026-02-30"},
 ]
 
-#: Trigger confs: the first passes the form (the task refuses it), the others do not.
+#: Trigger confs: the first passes the form (the task refuses it), the second passes (an
+#: empty output name: one per run), the others do not.
 FORM_CONFS = [
     {"spine": "/etc"},
+    {"output_name": None},
     {"spine": "raw/../../etc"},
     {"spine": "s3a://bucket/labels"},
     {"feature_service": "nope"},
@@ -213,6 +215,8 @@ def test_training_set_dag_is_manual_with_a_checked_form(facts: dict) -> None:
     assert params["mode"]["enum"] == ["event-time", "as-known"]
     assert params["output_name"]["pattern"] == "^[a-z0-9_]{1,64}$"
     assert set(training["defaults"]) == {"feature_service", "spine", "mode", "output_name"}
+    # No fixed output name: it would work once, then name an existing folder.
+    assert training["defaults"]["output_name"] is None
 
 
 def test_trigger_form_refuses_traversal_urls_unknown_services_and_bad_names(
@@ -222,6 +226,7 @@ def test_trigger_form_refuses_traversal_urls_unknown_services_and_bad_names(
     # Absolute paths may name a folder under the data root: the task decides (see
     # test_training_set_dag); everything else is refused before a run exists.
     assert refusals.pop(("spine", "/etc")) is None
+    assert refusals.pop(("output_name", None)) is None
     assert refusals[("spine", "raw/../../etc")].startswith(
         "ParamValidationError: Invalid input for param spine"
     )
@@ -236,6 +241,8 @@ def test_every_dag_has_a_description_tags_and_docs(facts: dict) -> None:
         assert about["description"], dag_id
         assert "skewless" in about["tags"], dag_id
         assert about["doc"], dag_id
+        # Every DAG's docs end with the link to the feature catalog.
+        assert "[http://127.0.0.1:8000/catalog](http://127.0.0.1:8000/catalog)" in about["doc"]
 
 
 def test_backfill_dag_is_manual_with_a_range_job_per_view(facts: dict) -> None:

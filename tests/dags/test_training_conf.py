@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from feature_jobs.airflow_support.training_conf import check_training_conf
+from feature_jobs.airflow_support.training_conf import (
+    OUTPUT_NAME,
+    check_training_conf,
+    output_folder,
+    run_output_name,
+)
 from feature_jobs.definitions import load_registry
 from feature_jobs.errors import TrainingSetError, UnsafeInputError
 from feature_jobs.settings import Settings
@@ -95,3 +101,28 @@ def test_existing_output_is_not_overwritten(settings: Settings, root: Path) -> N
     (root / "training_sets" / "taken").mkdir(parents=True)
     with pytest.raises(TrainingSetError, match="output_name 'taken' exists already"):
         check_training_conf(_conf(output_name="taken"), settings, REGISTRY)
+
+
+@pytest.mark.parametrize("empty", [None, "", "  "])
+def test_an_empty_output_name_is_a_new_one_per_run(
+    settings: Settings, root: Path, empty: object
+) -> None:
+    first_run = datetime(2026, 12, 7, 5, 30, 12, tzinfo=UTC)
+    first = run_output_name(_conf(output_name=empty), first_run)
+    assert first == "fraud_model_v1_20261207_053012"
+    checked = check_training_conf(_conf(output_name=first), settings, REGISTRY)
+    checked.output.mkdir(parents=True)  # the first run wrote it
+    # The next trigger with the same form gets a folder of its own, and is accepted.
+    second = run_output_name(_conf(output_name=empty), first_run + timedelta(minutes=3))
+    assert second == "fraud_model_v1_20261207_053312"
+    assert check_training_conf(_conf(output_name=second), settings, REGISTRY).output == (
+        output_folder(settings, second)
+    )
+
+
+def test_a_given_output_name_is_kept_and_a_long_service_still_fits() -> None:
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+    assert run_output_name(_conf(output_name="mine"), now) == "mine"
+    assert run_output_name(_conf(output_name=7), now) == 7  # left for the check to refuse
+    name = run_output_name(_conf(output_name=None, feature_service="A-" + "x" * 80), now)
+    assert OUTPUT_NAME.fullmatch(str(name)) and str(name).startswith("a_xxx")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -51,16 +52,18 @@ def _conf(**changes: str) -> dict[str, str]:
     return conf
 
 
-def test_valid_form_builds_the_training_set_and_reports_it(
+def test_valid_form_builds_the_training_set_and_reports_it_and_its_defaults_work_twice(
     built: Settings, airflow_home: Path, tmp_path: Path
 ) -> None:
-    result = run_dag(
-        airflow_env(airflow_home, built), "skewless_training_set", WHEN, _conf(),
-        log=tmp_path / "run.log",
-    )  # fmt: skip
+    # The output name left empty, as the form opens: each run names a folder of its own
+    # (a fixed default would exist after the first run, and the second would be refused).
+    conf = {k: v for k, v in _conf().items() if k != "output_name"}
+    env = airflow_env(airflow_home, built)
+    result = run_dag(env, "skewless_training_set", WHEN, conf, log=tmp_path / "run.log")
     assert result["state"] == "success", result["tasks"]
     assert set(result["tasks"].values()) == {"success"}
-    output = built.data_root / "training_sets" / "merchant_train"
+    [output] = (built.data_root / "training_sets").glob("merchant_risk_v1_*[0-9]")
+    assert re.fullmatch(r"merchant_risk_v1_\d{8}_\d{6}", output.name)
     spine_rows = pq.read_table(built.data_root / "raw" / "labels").num_rows
     assert spine_rows > 0
     assert pq.read_table(output).num_rows == spine_rows
@@ -76,8 +79,15 @@ def test_valid_form_builds_the_training_set_and_reports_it(
     log = (tmp_path / "run.log").read_text()
     # The summary lines come first, before the return value is logged.
     first = log.index(f"training set of merchant_risk_v1: {spine_rows} rows (event-time)")
-    assert log.index(report["leakage_summary"]) > first
-    assert log.index(f"manifest: {report['manifest']}") > first
+    # (The build task's own log, earlier, has the same sentence: look after the report's.)
+    assert log.index(report["leakage_summary"], first) > first
+    assert log.index(f"manifest: {report['manifest']}", first) > first
+
+    again = run_dag(env, "skewless_training_set", WHEN + timedelta(days=2), conf)
+    assert again["state"] == "success", again["tasks"]
+    second = Path(again["returns"]["report"]["manifest"].removesuffix(".manifest.json"))
+    assert second != output and re.fullmatch(r"merchant_risk_v1_\d{8}_\d{6}", second.name)
+    assert pq.read_table(second).num_rows == spine_rows
 
 
 def test_request_outside_the_data_root_stops_before_spark(

@@ -239,7 +239,9 @@ def check_expressions(view: FeatureView, empty_events: DataFrame) -> None:
     (no subquery, table or file reference, reflection or ``${...}``): analysing a subquery
     would already read the files it names. Then Spark resolves column names lazily;
     running the plan on an empty frame surfaces an unknown column or a type error at
-    once, named after the view and field, and its analyzed plan is checked again.
+    once, named after the view and field, and its analyzed plan is checked again. Last,
+    each feature expression must yield its declared ``dtype``: the load-time check of
+    function against type (``sum`` needs a number...) trusted that declaration.
     """
     check_definition_expressions(empty_events.sparkSession, view)
     probe_ts = datetime(2000, 1, 2, tzinfo=UTC)
@@ -256,3 +258,29 @@ def check_expressions(view: FeatureView, empty_events: DataFrame) -> None:
             f"{view.source.name}: {first_line(exc)}"
         ) from None
     check_planned_expressions(view, probe)
+    _check_expression_types(view, prepared)
+
+
+# Spark types an expression may yield for each declared dtype: the same widenings a
+# source column may have (an int is a long, a float or a decimal a double).
+_YIELDS = {
+    "long": ("tinyint", "smallint", "int", "bigint"),
+    "double": ("tinyint", "smallint", "int", "bigint", "float", "double", "decimal"),
+    "string": ("string",),
+    "boolean": ("boolean",),
+    "timestamp": ("timestamp",),
+}
+
+
+def _check_expression_types(view: FeatureView, prepared: DataFrame) -> None:
+    for feature in view.features:
+        if feature.expression is None or feature.dtype is None:
+            continue
+        expression = _sql(view, f"feature {feature.name} expression", feature.expression)
+        found = prepared.select(expression).schema.fields[0].dataType.simpleString()
+        if found.split("(")[0] not in _YIELDS[feature.dtype]:
+            raise DefinitionError(
+                f"feature view {view.name}: feature {feature.name}: expression "
+                f"{feature.expression!r} yields {found} but dtype={feature.dtype!r} is "
+                "declared; declare the type it yields, or CAST it in the expression"
+            )

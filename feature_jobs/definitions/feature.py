@@ -80,7 +80,8 @@ class Feature:
         filter: row-level Spark SQL predicate; only matching rows enter this feature.
         default: value served when the entity is missing, stale (with on_stale="default")
             or has no event in this feature's window. Count-like features default to 0.
-        dtype: the input type, required with ``expression``; inferred otherwise.
+        dtype: the input type, required with ``expression`` (a materialization checks,
+            before reading data, that the expression yields it); inferred otherwise.
     """
 
     name: str

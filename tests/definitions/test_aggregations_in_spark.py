@@ -12,14 +12,17 @@ from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
+import pytest
 from pyspark.sql import SparkSession
 
 from feature_jobs.definitions import Entity, Feature, FeatureView, Source
 from feature_jobs.definitions.feature import ACCEPTED_INPUT_TYPES, AGGREGATIONS
 from feature_jobs.definitions.types import SPARK_TYPES
+from feature_jobs.errors import DefinitionError
 from feature_jobs.materialize import materialize
 from feature_jobs.offline import read_offline
 from feature_jobs.settings import Settings
+from feature_jobs.transform import check_expressions
 from tests.feature_jobs.tiny_domain import NO_BATCH_CHECKS, utc
 from tests.oracle import snapshot_oracle
 
@@ -145,6 +148,32 @@ def test_every_accepted_pair_materializes_to_known_values(
     assert set(EXPECTED) == {f.name for f in view.features}
     oracle = snapshot_oracle.compute(view, frame, C).iloc[0].to_dict()
     assert {name: _utc(_plain(oracle[name])) for name in EXPECTED} == EXPECTED
+
+
+def test_an_expression_must_yield_its_declared_dtype(spark: SparkSession) -> None:
+    ddl = ", ".join(f"{column} {SPARK_TYPES[dtype]}" for column, dtype in SOURCE.schema.items())
+    empty = spark.createDataFrame([], ddl)
+
+    def view(expression: str, dtype: str) -> FeatureView:
+        feature = Feature(name="x", function="max", expression=expression, dtype=dtype, window="1d")
+        return FeatureView(
+            name="typed_stats",
+            entity=Entity(name="user", join_keys={"user_id": "long"}),
+            source=SOURCE,
+            owner="tests",
+            features=[feature],
+        )
+
+    # Widenings a source column may have too: an int is a long, a decimal a double.
+    check_expressions(view("CAST(n AS INT)", "long"), empty)
+    check_expressions(view("d * 0.92", "double"), empty)
+    check_expressions(view("n * 0.5BD", "double"), empty)
+    with pytest.raises(DefinitionError) as caught:
+        check_expressions(view("concat(s, 'x')", "long"), empty)
+    assert str(caught.value) == (
+        "feature view typed_stats: feature x: expression \"concat(s, 'x')\" yields string "
+        "but dtype='long' is declared; declare the type it yields, or CAST it in the expression"
+    )
 
 
 def _plain(value: Any) -> Any:

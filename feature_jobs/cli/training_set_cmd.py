@@ -45,12 +45,13 @@ feature_ts <= ts; older than the view's max_age -> STALE, entity absent -> MISSI
 the same default rule online reads apply. as-known: each row gets exactly what the
 online store was serving at ts (from the sync log, through Delta time travel).
 
-Spine timestamps must be UTC instants (Parquet/Delta TIMESTAMP, or text with an offset
-such as 2024-03-01T12:00:00Z). Spine and output must be under SKEWLESS_DATA_ROOT (every
-file of a spine folder too, links resolved). The output may not be, hold or lie inside the
-warehouse, raw data, a source, the embedded Redis folder, another Delta table or an input
-(conventionally: training_sets/<name>); --overwrite replaces only a previous training set.
-Writes <output> and <output>.manifest.json; --from-manifest rebuilds the same output.
+Spine timestamps must be instants (Parquet/Delta TIMESTAMP, or RFC 3339 text with an
+offset such as 2024-03-01T12:00:00Z or +02:00, converted to UTC). Spine and output must be
+under SKEWLESS_DATA_ROOT (every file of a spine folder too, links resolved). The output
+may not be, hold or lie inside the warehouse, raw data, a source, the embedded Redis
+folder, another Delta table or an input (conventionally: training_sets/<name>);
+--overwrite replaces only a previous training set. Writes <output> and
+<output>.manifest.json; --from-manifest rebuilds the same output.
 
 Engines (--engine): spark runs the join as a Spark job (what the scheduled DAG and any
 cluster run); local runs it in this process with DuckDB over the Parquet files of the

@@ -255,8 +255,8 @@ def check_column_types(types: Mapping[str, str], ts: str, key_types: Mapping[str
         )
     elif types[ts] not in ("timestamp", "string"):
         problems.append(
-            f"spine column {ts!r} is {types[ts]}; it must be a timestamp or ISO text with an "
-            "offset such as 2024-03-01T12:00:00Z"
+            f"spine column {ts!r} is {types[ts]}; it must be a timestamp or RFC 3339 text with "
+            "an offset such as 2024-03-01T12:00:00Z"
         )
     for key, logical in key_types.items():
         actual = types.get(key)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -213,17 +212,45 @@ def test_version_ignores_description_owner_tags_but_not_values() -> None:
     assert user_view(source=tx_source(dedup_key=[])).version != view.version
 
 
-def test_cli_prints_one_line_for_a_broken_definitions_module(tmp_path: Path) -> None:
+BROKEN_WINDOW = """
+from feature_jobs.definitions import Feature
+bad = Feature(name="x", function="count", window="forever")
+"""
+# The README's example view, with a sum of a string column (it used to load, then fail
+# inside Spark after a page of log).
+SUM_OF_A_STRING = """
+from feature_jobs.definitions import Feature, FeatureView
+from features.entities import user
+from features.sources import transactions
+bad = FeatureView(
+    name="user_weekend_spend", entity=user, source=transactions, owner="growth-ml",
+    features=[Feature(name="country_sum_30d", function="sum", column="country", window="30d")],
+)
+"""
+
+
+@pytest.mark.parametrize(
+    ("module", "line"),
+    [
+        (
+            BROKEN_WINDOW,
+            "error: feature x: window: duration 'forever' is invalid; "
+            "write it like '30d', '6h' or '90m'",
+        ),
+        (
+            SUM_OF_A_STRING,
+            "error: feature view user_weekend_spend: feature country_sum_30d: sum of column "
+            "'country' of type string is not defined (sum needs long or double); aggregate a "
+            "numeric column, or expression='CAST(country AS DOUBLE)' with dtype='double'",
+        ),
+    ],
+)
+def test_cli_prints_one_line_for_a_broken_definitions_module(
+    tmp_path: Path, module: str, line: str
+) -> None:
     package = tmp_path / "broken_defs"
     package.mkdir()
-    (package / "__init__.py").write_text(
-        textwrap.dedent(
-            """
-            from feature_jobs.definitions import Feature
-            bad = Feature(name="x", function="count", window="forever")
-            """
-        )
-    )
+    (package / "__init__.py").write_text(module)
     env = {
         "PYTHONPATH": f"{tmp_path}:{ROOT}",
         "SKEWLESS_FEATURES": "broken_defs",
@@ -238,8 +265,5 @@ def test_cli_prints_one_line_for_a_broken_definitions_module(tmp_path: Path) -> 
         timeout=60,
     )
     assert result.returncode == 2
-    assert result.stderr.strip() == (
-        "error: feature x: window: duration 'forever' is invalid; "
-        "write it like '30d', '6h' or '90m'"
-    )
+    assert result.stderr.strip() == line
     assert "Traceback" not in result.stderr

@@ -103,9 +103,9 @@ def view_page(card: ViewCard, started: float) -> str:
             bar_chart("Rows per snapshot", catalog_series.row_bars(runs)),
             line_chart("Null rate per feature", catalog_series.null_rates(view, runs),
                        flagged=quarantined, fmt=percent),
-            line_chart("Drift: PSI as the gate recorded it",
+            line_chart("Drift: PSI as the gate recorded it (snapshots that passed)",
                        catalog_series.psi(view, runs), flagged=quarantined, threshold=psi_limit),
-            line_chart("Drift: mean shift % against the previous passed snapshot",
+            line_chart("Drift: mean shift % against the previous snapshot that passed",
                        catalog_series.mean_shift_pct(view, runs), flagged=quarantined,
                        threshold=shift_limit),
         ]
@@ -113,7 +113,7 @@ def view_page(card: ViewCard, started: float) -> str:
     body = (
         f"{_facts(card)}<h2>Snapshots as the validation gate saw them</h2>"
         f'<div class="charts">{charts}</div>'
-        f"<h2>Features</h2>{_features(card)}"
+        f"<h2>Features</h2>{_features_note(card)}{_features(card)}"
         f"<h2>Quarantined snapshots ({len(card.quarantined)})</h2>{_quarantine(card)}"
         f"<h2>Checks that tripped</h2>{_findings(card)}"
     )
@@ -154,9 +154,10 @@ def _facts(card: ViewCard) -> str:
 
 def _features(card: ViewCard) -> str:
     view = card.view
-    last = card.runs[-1] if card.runs else None
+    passed = [run for run in card.runs if not run.quarantined]
+    last = passed[-1] if passed else None
     head = _row("feature", "function", "column", "window", "type", "default",
-                "null rate (latest)", "mean (latest)", "PSI (latest)", cell="th")  # fmt: skip
+                "null rate", "mean", "PSI", cell="th")  # fmt: skip
     rows = []
     for f in view.features:
         stats = last.columns.get(f.name) if last is not None else None
@@ -174,6 +175,14 @@ def _features(card: ViewCard) -> str:
             )
         )
     return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _features_note(card: ViewCard) -> str:
+    passed = [run for run in card.runs if not run.quarantined]
+    if not passed:
+        return ""
+    day = escape(str(passed[-1].snapshot_date))
+    return f'<p class="muted">null rate, mean and PSI of the last snapshot that passed, {day}</p>'
 
 
 def _quarantine(card: ViewCard) -> str:

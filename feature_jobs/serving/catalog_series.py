@@ -1,8 +1,11 @@
 """The catalog's charts as numbers: row counts, null rates and drift over a view's snapshots.
 
 Every series comes from the gate's own record of each snapshot (its latest run), so the
-catalog shows what the gate judged, quarantined snapshots included. PSI is the value the
-gate recorded (none while a snapshot had no baseline to compare with). The mean shift is
+catalog shows what the gate judged: row counts and null rates of every snapshot, the
+quarantined ones included; drift of the snapshots that passed (a refused batch's
+drift, often orders of magnitude, would flatten the rest; its checks are listed on the
+page instead). PSI is the value the gate recorded (none while a snapshot had no baseline
+to compare with). The mean shift is
 day over day: each snapshot's mean against the previous snapshot of the same definition
 version that passed (the gate's own check compares with its pooled baseline; its
 findings are listed under the charts).
@@ -44,9 +47,10 @@ def null_rates(view: FeatureView, runs: Sequence[GateRun]) -> list[Series]:
 
 
 def psi(view: FeatureView, runs: Sequence[GateRun]) -> list[Series]:
-    """The PSI the gate recorded per numeric feature (gaps where it had no baseline)."""
+    """The PSI the gate recorded per numeric feature for the snapshots that passed (gaps
+    where it had no baseline)."""
     return [
-        Series(name, [(r.feature_ts, r.columns[name].psi) for r in runs if name in r.columns])
+        Series(name, [(r.feature_ts, r.columns[name].psi) for r in _passed(runs, name)])
         for name in numeric_features(view)
     ]
 
@@ -58,7 +62,7 @@ def mean_shift_pct(view: FeatureView, runs: Sequence[GateRun]) -> list[Series]:
         points: list[tuple[datetime, float | None]] = []
         for index, run in enumerate(runs):
             stats = run.columns.get(name)
-            if stats is None:
+            if stats is None or run.quarantined:
                 continue
             before = _previous_passed(runs[:index], run)
             then = before.columns.get(name) if before is not None else None
@@ -68,6 +72,10 @@ def mean_shift_pct(view: FeatureView, runs: Sequence[GateRun]) -> list[Series]:
             points.append((run.feature_ts, moved))
         series.append(Series(name, points))
     return series
+
+
+def _passed(runs: Sequence[GateRun], column: str) -> list[GateRun]:
+    return [r for r in runs if not r.quarantined and column in r.columns]
 
 
 def _previous_passed(earlier: Sequence[GateRun], run: GateRun) -> GateRun | None:

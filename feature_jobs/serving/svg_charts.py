@@ -157,9 +157,9 @@ def sparkline(values: Sequence[float], *, flagged: Sequence[bool] = ()) -> str:
     width, height = 120, 28
     low, high = min(values), max(values)
     span = high - low or 1.0
-    step = width / max(len(values) - 1, 1)
+    step = (width - 6) / max(len(values) - 1, 1)  # 3 px kept at both ends for the dots
     coords = [
-        (i * step if len(values) > 1 else width / 2, 3 + (height - 6) * (1 - (v - low) / span))
+        (3 + i * step if len(values) > 1 else width / 2, 3 + (height - 6) * (1 - (v - low) / span))
         for i, v in enumerate(values)
     ]
     path = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f} {y:.1f}" for i, (x, y) in enumerate(coords))

@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from feature_jobs.online.store import FeatureStore
 from feature_jobs.serving.app import create_app
 from tests.online.direct_publish import publish_rows
 from tests.online.views import REGISTRY, pair_stats, user_stats
+from tests.support.http_server import wait_until_healthy
 from tests.support.redis_server import RedisServer
 
 FEATURE_TS = datetime(2024, 3, 2, tzinfo=UTC)
@@ -186,15 +186,7 @@ def test_serve_command_answers_over_real_http(online_settings, client):
     process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.2)
+        wait_until_healthy(base, process)
         body = {"features": ["user_stats:txn_count_7d"], "entities": [{"user_id": 8}]}
         reply = httpx.post(f"{base}/online-features", json=body)
         assert reply.json()["results"][0]["values"] == [8]

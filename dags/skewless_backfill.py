@@ -58,6 +58,7 @@ view_names = [view.name for view in views]
 
 with DAG(
     dag_id="skewless_backfill",
+    dag_display_name="skewless_backfill: recompute a date range of views",
     description="Recompute a date range of chosen feature views: one Spark job per view",
     doc_md=(__doc__ or "") + catalog_doc_md(os.environ),
     schedule=None,

@@ -45,6 +45,7 @@ services = sorted(load_registry(settings.features_module).services)
 
 with DAG(
     dag_id="skewless_training_set",
+    dag_display_name="skewless_training_set: build a training set",
     description="Build a point-in-time correct training set for a feature service",
     doc_md=(__doc__ or "") + catalog_doc_md(os.environ),
     schedule=None,

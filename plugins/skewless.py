@@ -1,4 +1,4 @@
-"""Airflow plugin of skewless: a "Feature catalog" link in the navigation bar.
+"""Airflow plugin of skewless: a "Catalog" link (the feature catalog) in the navigation bar.
 
 Airflow loads it from its plugins folder (``[core] plugins_folder``, set by ``make
 airflow`` and docker-compose to this folder). The link's target is

@@ -4,7 +4,7 @@ Starts ``airflow standalone`` (SQLite metadata DB, LocalExecutor, scheduler, DAG
 triggerer and API server) with:
 
 * the project's ``dags/`` folder and the project on ``PYTHONPATH``;
-* the project's ``plugins/`` folder: a "Feature catalog" link in the navigation bar
+* the project's ``plugins/`` folder: a "Catalog" link in the navigation bar
   (to ``SKEWLESS_CATALOG_URL``, default ``http://127.0.0.1:8000/catalog``);
 * the ``spark_default`` connection (``local[*]`` unless ``AIRFLOW_CONN_SPARK_DEFAULT`` is
   set), so the DAGs' spark-submit jobs run on this machine;

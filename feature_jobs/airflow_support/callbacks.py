@@ -122,7 +122,7 @@ def freshness_deadline_missed(context: Mapping[str, Any], delay: str = "") -> No
     else:
         unreadable = ""
     behind = [view for view in served if not view.is_live]
-    if served and not behind:
+    if not behind and not unreadable:
         log.info(
             "freshness deadline of run %s passed, but the snapshots of interval %s are live "
             "(or newer ones are): %s; no alert",

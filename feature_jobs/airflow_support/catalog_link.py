@@ -2,7 +2,7 @@
 
 ``python -m feature_jobs serve`` serves the feature catalog at ``/catalog``: every view's
 owner, cadence, freshness, what is live online and its profiles over time. The plugin in
-``plugins/skewless.py`` adds a "Feature catalog" entry to Airflow's navigation bar that
+``plugins/skewless.py`` adds a "Catalog" entry to Airflow's navigation bar that
 opens it. Where the catalog runs is a setting of the deployment, not of the DAGs:
 ``SKEWLESS_CATALOG_URL`` (default ``http://127.0.0.1:8000/catalog``, where ``serve``
 listens by default). No Airflow import here.
@@ -18,7 +18,8 @@ from feature_jobs.errors import ConfigError
 
 DEFAULT_CATALOG_URL = "http://127.0.0.1:8000/catalog"
 #: The name of the navigation entry (and of the external view).
-CATALOG_LINK_NAME = "Feature catalog"
+#: Short: the navigation bar cuts names after about nine characters.
+CATALOG_LINK_NAME = "Catalog"
 
 
 def catalog_url(env: Mapping[str, str]) -> str:

@@ -1,5 +1,6 @@
-"""In a real browser: log in to Airflow, fill the training-set form, trigger, see it succeed;
-then open the backfill form and see its fields.
+"""In a real browser: log in to Airflow, see the DAGs listed with what they do and the
+navigation bar's link to the feature catalog; fill the training-set form, trigger, see it
+succeed; then open the backfill form and see its fields.
 
 Airflow runs as ``make airflow`` runs it (``scripts/airflow_local.py``: standalone,
 SQLite, a free port); Debian's Chromium drives the UI headless through chromedriver.
@@ -35,6 +36,8 @@ from tests.support.browser import needs_chromium
 
 ARTIFACTS = ROOT / "test-artifacts"
 PASSWORD = "skewless-ui-test"
+#: Where the navigation bar's Catalog link must point (the test's SKEWLESS_CATALOG_URL).
+CATALOG_URL = "http://127.0.0.1:8765/catalog"
 END = date(2026, 3, 20)
 
 pytestmark = [
@@ -59,7 +62,7 @@ def airflow_url(data: Settings, tmp_path: Path) -> Iterator[str]:
     """``scripts/airflow_local.py`` on a free port; stopped (with its Airflow) afterwards."""
     home = tmp_path / "airflow"
     out = tmp_path / "airflow_local.out"
-    env = airflow_env(home, SKEWLESS_AIRFLOW_PASSWORD=PASSWORD)
+    env = airflow_env(home, SKEWLESS_AIRFLOW_PASSWORD=PASSWORD, SKEWLESS_CATALOG_URL=CATALOG_URL)
     with out.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, str(ROOT / "scripts" / "airflow_local.py"),
@@ -90,6 +93,7 @@ def test_trigger_training_set_from_the_ui(data: Settings, airflow_url: str) -> N
         driver.find_element(By.NAME, "password").send_keys(PASSWORD)
         driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
         _until(lambda: "/auth/login" not in driver.current_url, 60, "login")
+        _dag_list_and_catalog_link(driver, airflow_url)
 
         driver.get(f"{airflow_url}/dags/skewless_training_set")
         _visible(driver, By.CSS_SELECTOR, "[data-testid=trigger-dag-button]", 120).click()
@@ -129,6 +133,25 @@ def test_trigger_training_set_from_the_ui(data: Settings, airflow_url: str) -> N
     assert manifest["feature_service"] == "merchant_risk_v1"
     assert manifest["output"]["rows"] == rows
     assert (ARTIFACTS / "airflow_training_set_run.png").stat().st_size > 10_000
+
+
+def _dag_list_and_catalog_link(driver: Any, url: str) -> None:
+    """The list of DAGs says what each one does, and the navigation bar links the feature
+    catalog (the skewless plugin) at ``SKEWLESS_CATALOG_URL``, in a new tab."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{url}/dags")
+    for shown in (
+        "skewless_daily: materialize, sync, check every view",
+        "skewless_backfill: recompute a date range of views",
+        "skewless_training_set: build a training set",
+    ):
+        _visible(driver, By.XPATH, f"//*[normalize-space(text())='{shown}']", 60)
+    link = _visible(driver, By.CSS_SELECTOR, "[aria-label='Catalog'][href]", 60)
+    assert link.get_attribute("href") == CATALOG_URL
+    assert link.get_attribute("target") == "_blank"
+    assert link.text.strip() == "Catalog"  # short enough for the navigation bar
+    driver.save_screenshot(str(ARTIFACTS / "airflow_dag_list.png"))
 
 
 def _backfill_form_renders(driver: Any, url: str) -> None:

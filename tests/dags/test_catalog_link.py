@@ -35,7 +35,7 @@ def test_airflow_loads_the_plugin_with_the_catalog_link(tmp_path: Path) -> None:
     assert plugin["source"] == "$PLUGINS_FOLDER/skewless.py"
     assert plugin["external_views"] == [
         {
-            "name": "Feature catalog",
+            "name": "Catalog",
             "href": "http://catalog.internal:9000/catalog",
             "destination": "nav",
         }

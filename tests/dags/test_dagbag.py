@@ -57,7 +57,12 @@ facts["daily"] = {
     },
 }
 facts["about"] = {
-    dag_id: {"description": dag.description, "tags": sorted(dag.tags), "doc": dag.doc_md}
+    dag_id: {
+        "description": dag.description,
+        "display_name": dag.dag_display_name,
+        "tags": sorted(dag.tags),
+        "doc": dag.doc_md,
+    }
     for dag_id, dag in bag.dags.items()
 }
 
@@ -239,6 +244,8 @@ def test_trigger_form_refuses_traversal_urls_unknown_services_and_bad_names(
 def test_every_dag_has_a_description_tags_and_docs(facts: dict) -> None:
     for dag_id, about in facts["about"].items():
         assert about["description"], dag_id
+        # The list of DAGs shows display names, not descriptions: the id, then what it does.
+        assert about["display_name"].startswith(f"{dag_id}: "), dag_id
         assert "skewless" in about["tags"], dag_id
         assert about["doc"], dag_id
         # Every DAG's docs end with the link to the feature catalog.

@@ -203,8 +203,11 @@ def _findings(table: Any) -> dict[str, tuple[ReportedFinding, ...]]:
                 quarantined_at=_utc(row["quarantined_at"]),
             )
         )
-    order = lambda f: (f.quarantined_at, f.feature_ts, f.check, f.column or "")  # noqa: E731
-    return {view: tuple(sorted(found, key=order)) for view, found in by_view.items()}
+    return {view: tuple(sorted(found, key=_finding_order)) for view, found in by_view.items()}
+
+
+def _finding_order(finding: ReportedFinding) -> tuple[datetime, datetime, str, str]:
+    return (finding.quarantined_at, finding.feature_ts, finding.check, finding.column or "")
 
 
 def _offline_state(table: Any) -> OfflineTableState:

@@ -134,7 +134,7 @@ def alert(settings: Settings, view: FeatureView, verdict: Verdict) -> None:
         # "Published" means online (Redis) everywhere else: here only Delta was written.
         message = (
             f"the snapshot was written to offline/{view.name} (sync publishes it online); "
-            "the warnings compare it with the previous one"
+            "the warnings compare it with its baseline (the week of passed snapshots before it)"
         )
     else:
         title = f"{view.name} {day} failed validation"
@@ -147,7 +147,7 @@ def alert(settings: Settings, view: FeatureView, verdict: Verdict) -> None:
 
 def alert_unvalidated(settings: Settings, view: FeatureView, days: str, run_id: str) -> None:
     """The warning that snapshots were committed with validation switched off."""
-    title = f"{view.name} {days} published WITHOUT validation"
+    title = f"{view.name} {days} written to offline WITHOUT validation"
     message = "validation is switched off and --allow-unvalidated was given"
     _send(settings, view, days, run_id, title, message, None)
 

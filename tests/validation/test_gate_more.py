@@ -136,7 +136,9 @@ def test_refuses_to_run_unvalidated(
     assert alerting.alert_jsonl is not None
     [alert] = [json.loads(x) for x in alerting.alert_jsonl.read_text().splitlines()]
     assert alert["severity"] == "warning"
-    assert alert["title"] == "user_transaction_stats 2024-03-01 published WITHOUT validation"
+    assert alert["title"] == (
+        "user_transaction_stats 2024-03-01 written to offline WITHOUT validation"
+    )
 
 
 def test_environment_switch_is_refused_too(

@@ -50,19 +50,20 @@ def show_lookups(
     finally:
         store.close()
     # One row per feature, one column per entity: the whole answer fits on a screen.
-    heads = [" / ".join(f"{k}={v}" for k, v in entity.items()) for entity in response.entities]
+    keys = list(response.entities[0])
+    heads = ["(" + ", ".join(str(e[k]) for k in keys) + ")" for e in response.entities]
     cells = [
         [_cell(response.values[i][j], response.statuses[i][j].value) for i in range(len(heads))]
         for j in range(len(response.features))
     ]
-    width = max(len(f) for f in response.features)
+    label = "feature \\ (" + ", ".join(keys) + ")"
+    width = max(len(label), *(len(f) for f in response.features))
     widths = [max(len(heads[i]), *(len(row[i]) for row in cells)) for i in range(len(heads))]
-    say("  " + " " * width + "".join(f"  {h:<{w}}" for h, w in zip(heads, widths, strict=True)))
-    for feature, row in zip(response.features, cells, strict=True):
-        say(
-            f"  {feature:<{width}}"
-            + "".join(f"  {c:<{w}}" for c, w in zip(row, widths, strict=True))
+    for first, row in [(label, heads), *zip(response.features, cells, strict=True)]:
+        line = f"  {first:<{width}}" + "".join(
+            f"  {c:<{w}}" for c, w in zip(row, widths, strict=True)
         )
+        say(line.rstrip())
 
 
 def _cell(value: object, status: str) -> str:
